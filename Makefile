@@ -1,0 +1,68 @@
+# Digit Recognizer: `make help` lists the targets. Variables work with every target, e.g.
+#   make run PROFILE=smoke SEED=7 DATA_DIR=data/external/mnist
+PROFILE  ?= full
+SEED     ?= 42
+DATA_DIR ?=
+SOURCE   ?= kaggle
+PYTHON   ?= python3
+
+VENV := .venv
+PY   := $(VENV)/bin/python
+RUN  := $(PY) -m digit_recognizer.runner --profile $(PROFILE) --seed $(SEED) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
+
+.DEFAULT_GOAL := help
+.PHONY: help setup data prepare tune retune train submission run test lint lab lock clean distclean
+
+help: ## List the targets (variables: PROFILE=smoke|full, SEED, DATA_DIR, SOURCE=kaggle|mnist)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install the pinned requirements (the other targets do it too)
+
+data: setup ## Get the data: Kaggle's files into data/raw/ (SOURCE=mnist: build them from public MNIST)
+	$(PY) -m digit_recognizer.download --source $(SOURCE) --seed $(SEED)
+
+prepare: setup ## Notebooks 01-02: load, validate, scale and split the data
+	$(RUN) 01 02
+
+tune: setup ## Notebooks 01-03: tune hyperparameters (resumes an interrupted search)
+	$(RUN) 01 02 03
+
+retune: setup ## Like tune, but archive the earlier search and start a fresh one
+	$(RUN) --retune 01 02 03
+
+train: setup ## Notebooks 01, 02, 04: train the final model with the tuned hyperparameters
+	$(RUN) 01 02 04
+
+submission: setup ## Notebooks 01, 02, 05: predict test.csv with the trained model, write submission.csv
+	$(RUN) 01 02 05
+
+run: setup ## Run every notebook in order: data to submission.csv (reports/ gets the executed copies)
+	$(RUN)
+
+test: setup ## Run the whole test suite
+	$(PY) -m pytest
+
+lint: setup ## Lint the package, tests and notebooks with ruff
+	$(PY) -m ruff check .
+
+lab: setup ## Open JupyterLab on the project's environment, to run the notebooks by hand
+	$(PY) -m jupyter lab notebooks
+
+lock: setup ## Re-pin every package (requirements.in -> requirements.txt) with pip-compile
+	$(PY) -m pip install --quiet pip-tools
+	$(PY) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.txt requirements.in
+
+clean: ## Remove run outputs: reports, processed data, models, submission.csv (keeps data and .venv)
+	rm -rf reports data/processed submission.csv
+	find models -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+
+distclean: clean ## Also remove .venv
+	rm -rf $(VENV)

@@ -1,0 +1,261 @@
+"""Find, verify and load the Kaggle CSVs, rejecting bad input with errors that name file, line and column."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import NUM_CLASSES, NUM_PIXELS, RAW_DATA_DIR, SAMPLE_DATA_DIR
+
+PIXEL_COLUMNS = [f"pixel{i}" for i in range(NUM_PIXELS)]
+TRAIN_COLUMNS = ["label", *PIXEL_COLUMNS]
+TEST_COLUMNS = PIXEL_COLUMNS
+LABEL_COLUMNS = ["ImageId", "Label"]
+
+
+class DataError(ValueError):
+    """A data file is missing or malformed; the message names the file, line and column."""
+
+
+def _fail(path, message: str, line: int | None = None, column: str | None = None):
+    where = str(path)
+    if line is not None:
+        where += f", line {line}"
+    if column is not None:
+        where += f", column {column!r}"
+    raise DataError(f"{where}: {message}")
+
+
+# --- locating ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    train: Path
+    test: Path
+    test_labels: Path | None  # true labels of test.csv, where known (local scoring)
+
+    @property
+    def folder(self) -> Path:
+        return self.train.parent
+
+
+def find_csv(folder: Path, stem: str) -> Path | None:
+    """`stem.csv` or `stem.csv.gz` in `folder`, whichever exists (plain CSV first)."""
+    for name in (f"{stem}.csv", f"{stem}.csv.gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def data_files(folder: str | Path) -> DataFiles:
+    folder = Path(folder)
+    if not folder.is_dir():
+        _fail(folder, "data folder not found")
+    train, test = find_csv(folder, "train"), find_csv(folder, "test")
+    for stem, found in (("train", train), ("test", test)):
+        if found is None:
+            _fail(folder, f"no {stem}.csv or {stem}.csv.gz in this folder (expected Kaggle's layout)")
+    return DataFiles(train, test, find_csv(folder, "test_labels"))
+
+
+def locate_data(data_dir: str | Path | None = None) -> DataFiles:
+    """The folder to use: `data_dir` if given, else Kaggle's files in data/raw/, else the sample."""
+    if data_dir:
+        return data_files(data_dir)
+    if find_csv(RAW_DATA_DIR, "train") and find_csv(RAW_DATA_DIR, "test"):
+        return data_files(RAW_DATA_DIR)
+    print(f"Kaggle's train.csv/test.csv not found in {RAW_DATA_DIR} (see `make data`); "
+          f"using the embedded sample in {SAMPLE_DATA_DIR}.")
+    return data_files(SAMPLE_DATA_DIR)
+
+
+# --- checksums -----------------------------------------------------------------------------------
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_checksums(folder: str | Path) -> list[str]:
+    """Check every file listed in `folder/SHA256SUMS`; returns the names checked (none if no list)."""
+    folder = Path(folder)
+    sums = folder / "SHA256SUMS"
+    if not sums.is_file():
+        return []
+    checked = []
+    for number, row in enumerate(sums.read_text().splitlines(), start=1):
+        if not row.strip():
+            continue
+        expected, _, name = row.partition("  ")
+        path = folder / name.strip()
+        if not path.is_file():
+            _fail(sums, f"lists {name.strip()!r}, which is missing", line=number)
+        actual = sha256(path)
+        if actual != expected.strip():
+            _fail(path, f"SHA-256 is {actual}, but SHA256SUMS expects {expected.strip()}: "
+                        "the file is corrupt or was changed")
+        checked.append(name.strip())
+    return checked
+
+
+# --- parsing and validation ----------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        if path.name.endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+                return f.read()
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        _fail(path, "file not found")
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        _fail(path, f"truncated or corrupt gzip file ({error})")
+    except UnicodeDecodeError as error:
+        _fail(path, f"not a UTF-8 text CSV ({error})")
+
+
+def _check_header(path: Path, header: list[str], expected: list[str], kind: str) -> None:
+    if kind == "train" and header and header[0] != "label" and header == TEST_COLUMNS:
+        _fail(path, "this is a test file (pixel columns only, no 'label'); expected a train file "
+                    "with 'label' first", line=1)
+    if kind == "test" and header and header[0] == "label":
+        _fail(path, "this is a train file (it has a 'label' column); expected a test file with "
+                    "pixel columns only", line=1)
+    seen = set()
+    for name in header:
+        if name in seen:
+            _fail(path, "duplicated column", line=1, column=name)
+        seen.add(name)
+    for position, name in enumerate(header):
+        if position >= len(expected):
+            _fail(path, f"unexpected extra column at position {position + 1}; expected "
+                        f"{len(expected)} columns", line=1, column=name)
+        if name != expected[position]:
+            if expected[position] not in seen:
+                problem = f"expected {expected[position]!r} at position {position + 1}"
+                problem += " (misnamed?)" if name not in expected else " (missing)"
+            else:
+                problem = f"out of order: expected {expected[position]!r} at position {position + 1}"
+            _fail(path, problem, line=1, column=name)
+    if len(header) < len(expected):
+        _fail(path, f"missing column {expected[len(header)]!r}; expected {len(expected)} columns "
+                    f"{expected[0]},...,{expected[-1]}", line=1)
+
+
+def _check_field_counts(path: Path, lines: list[str], width: int) -> None:
+    for number, line in enumerate(lines[1:], start=2):
+        count = line.count(",") + 1
+        if count != width:
+            _fail(path, f"{count} fields, expected {width}" + (" (blank line)" if not line.strip() else ""),
+                  line=number)
+
+
+def _first(mask: np.ndarray) -> tuple[int, int] | None:
+    hits = np.argwhere(mask)
+    return (int(hits[0][0]), int(hits[0][1])) if len(hits) else None
+
+
+def _check_values(path: Path, frame: pd.DataFrame, ranges: dict[str, tuple[int, int]]) -> np.ndarray:
+    """Integer matrix of `frame`, or a DataError for the first bad cell (line numbers count the header)."""
+    columns = list(frame.columns)
+    text_columns = any(not pd.api.types.is_numeric_dtype(t) for t in frame.dtypes)
+    raw = frame.to_numpy(dtype=object) if text_columns else None
+    numeric = frame.apply(pd.to_numeric, errors="coerce") if raw is not None else frame
+    values = numeric.to_numpy(dtype=np.float64)
+    missing = frame.isna().to_numpy()
+    checks = [
+        (~missing & np.isnan(values), "not a number: {value!r}"),
+        (missing, "missing value (NaN or empty)"),
+    ]
+    with np.errstate(invalid="ignore"):
+        checks.append((np.isfinite(values) & (values != np.round(values)), "not a whole number: {value!r}"))
+    for message_mask, message in checks:
+        hit = _first(message_mask)
+        if hit:
+            row, col = hit
+            value = raw[row, col] if raw is not None else frame.iat[row, col]
+            value = value.item() if hasattr(value, "item") else value  # NumPy scalar to plain Python
+            _fail(path, message.format(value=value), line=row + 2, column=columns[col])
+    for col, name in enumerate(columns):
+        low, high = ranges[name]
+        outside = np.flatnonzero((values[:, col] < low) | (values[:, col] > high))
+        if len(outside):
+            row = int(outside[0])
+            _fail(path, f"value {frame.iat[row, col]} outside {low}-{high}", line=row + 2, column=name)
+    return values.astype(np.int64)
+
+
+def read_table(path: str | Path, columns: list[str], ranges: dict[str, tuple[int, int]],
+               kind: str) -> np.ndarray:
+    """Parse and validate one CSV; returns its values as an integer matrix in `columns` order."""
+    path = Path(path)
+    text = _read_text(path)
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        _fail(path, "empty file; expected a header row " + ",".join(columns[:2]) + ",...")
+    header = [name.strip() for name in lines[0].split(",")]
+    _check_header(path, header, columns, kind)
+    if len(lines) < 2:
+        _fail(path, "header only, no data rows")
+    _check_field_counts(path, lines, len(columns))
+    frame = pd.read_csv(io.StringIO(text), skipinitialspace=True)
+    return _check_values(path, frame, ranges)
+
+
+def load_train(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Kaggle's train.csv: (pixels uint8 (n, 784), labels uint8 (n,))."""
+    ranges = {"label": (0, NUM_CLASSES - 1)} | {name: (0, 255) for name in PIXEL_COLUMNS}
+    values = read_table(path, TRAIN_COLUMNS, ranges, kind="train").astype(np.uint8)
+    return values[:, 1:], values[:, 0]
+
+
+def load_test(path: str | Path) -> np.ndarray:
+    """Kaggle's test.csv: pixels uint8 (n, 784)."""
+    ranges = {name: (0, 255) for name in PIXEL_COLUMNS}
+    return read_table(path, TEST_COLUMNS, ranges, kind="test").astype(np.uint8)
+
+
+def load_test_labels(path: str | Path, expected_rows: int | None = None) -> np.ndarray:
+    """`test_labels.csv` (ImageId,Label): the labels in ImageId order 1..n."""
+    ranges = {"ImageId": (1, 2**31), "Label": (0, NUM_CLASSES - 1)}
+    values = read_table(path, LABEL_COLUMNS, ranges, kind="labels")
+    ids = values[:, 0]
+    wrong = np.flatnonzero(ids != np.arange(1, len(ids) + 1))
+    if len(wrong):
+        _fail(path, f"ImageId {ids[wrong[0]]}, expected {wrong[0] + 1} (ids count 1..n in order)",
+              line=int(wrong[0]) + 2, column="ImageId")
+    if expected_rows is not None and len(ids) != expected_rows:
+        _fail(path, f"{len(ids)} labels, but test.csv has {expected_rows} images")
+    return values[:, 1].astype(np.uint8)
+
+
+@dataclass
+class RawData:
+    files: DataFiles
+    x_train: np.ndarray  # uint8 (n, 784)
+    y_train: np.ndarray  # uint8 (n,)
+    x_test: np.ndarray  # uint8 (m, 784)
+    y_test: np.ndarray | None  # uint8 (m,), where test_labels.csv exists
+
+
+def load_data(data_dir: str | Path | None = None) -> RawData:
+    """Locate, verify (SHA256SUMS, where the folder has one) and load every file of a data folder."""
+    files = locate_data(data_dir)
+    verify_checksums(files.folder)
+    x_train, y_train = load_train(files.train)
+    x_test = load_test(files.test)
+    y_test = load_test_labels(files.test_labels, len(x_test)) if files.test_labels else None
+    return RawData(files, x_train, y_train, x_test, y_test)

@@ -1,0 +1,74 @@
+"""Pixels to model inputs: scaling, reshaping, the seeded split, and the processed-data file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from .config import IMAGE_SIZE
+from .io import atomic_path
+
+
+def to_images(pixels: np.ndarray) -> np.ndarray:
+    """uint8 (n, 784) in 0-255 to float32 (n, 28, 28, 1) in [0, 1]."""
+    return (np.asarray(pixels, dtype=np.float32) / 255.0).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
+
+
+@dataclass
+class Dataset:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray | None = None  # known only for local scoring
+    source: dict = field(default_factory=dict)  # the parameters it was prepared with
+
+    def summary(self) -> dict[str, int]:
+        return {"train": len(self.x_train), "validation": len(self.x_valid), "test": len(self.x_test)}
+
+
+def split_train_validation(x, y, validation_fraction: float, seed: int,
+                           max_train_images: int | None = None):
+    """Seeded, stratified split; `max_train_images` caps the training part (smoke runs)."""
+    x_train, x_valid, y_train, y_valid = train_test_split(
+        x, y, test_size=validation_fraction, stratify=y, random_state=seed)
+    if max_train_images is not None and max_train_images < len(x_train):
+        x_train, _, y_train, _ = train_test_split(
+            x_train, y_train, train_size=max_train_images, stratify=y_train, random_state=seed)
+    return x_train, x_valid, y_train, y_valid
+
+
+def prepare_dataset(raw, validation_fraction: float, seed: int,
+                    max_train_images: int | None = None, source: dict | None = None) -> Dataset:
+    """Scale and reshape every image, then split the labelled ones into train and validation."""
+    x_train, x_valid, y_train, y_valid = split_train_validation(
+        to_images(raw.x_train), raw.y_train, validation_fraction, seed, max_train_images)
+    return Dataset(x_train, y_train, x_valid, y_valid, to_images(raw.x_test), raw.y_test, source or {})
+
+
+def save_dataset(dataset: Dataset, path: str | Path) -> None:
+    arrays = {k: v for k, v in vars(dataset).items() if v is not None and k != "source"}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays, source=np.array(json.dumps(dataset.source, sort_keys=True)))
+
+
+def load_dataset(path: str | Path, expected_source: dict | None = None) -> Dataset:
+    """The dataset notebook 02 saved; with `expected_source`, refuse one prepared with other parameters."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run notebook 02 first (`make prepare`)")
+    with np.load(path) as arrays:
+        fields = {k: arrays[k] for k in arrays.files if k != "source"}
+        source = json.loads(str(arrays["source"])) if "source" in arrays.files else {}
+    stale = {k: (source.get(k), v) for k, v in (expected_source or {}).items() if source.get(k) != v}
+    if stale:
+        raise ValueError(f"{path} was prepared with other parameters "
+                         f"({', '.join(f'{k}: {old!r}, now {new!r}' for k, (old, new) in stale.items())}): "
+                         "run notebook 02 again with these parameters")
+    return Dataset(**fields, source=source)

@@ -1,0 +1,94 @@
+"""Run the notebooks headless with papermill, in order, each with its parameters.
+
+    python -m digit_recognizer.runner [--profile smoke|full] [--seed N] [--data-dir DIR]
+                                      [--output-dir DIR] [--retune] [NOTEBOOK ...]
+
+NOTEBOOK is a number prefix (`03`) or a name; none means all of them. Executed copies go to
+`<output-dir>/reports/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import papermill as pm
+
+from .config import DEFAULT_SEED, NOTEBOOKS_DIR, PROFILES, output_paths
+
+
+def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def select(names: list[str], available: list[Path]) -> list[Path]:
+    if not names:
+        return available
+    chosen = []
+    for name in names:
+        matches = [nb for nb in available if nb.stem == name or nb.stem.startswith(f"{name}_")]
+        if len(matches) != 1:
+            raise SystemExit(f"no single notebook matches {name!r}; have {[nb.stem for nb in available]}")
+        chosen.append(matches[0])
+    return chosen
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    return set(pm.inspect_notebook(str(notebook)))
+
+
+def run(selected: list[Path], parameters: dict, reports_dir: Path,
+        kernel_name: str = "python3") -> list[Path]:
+    """Execute each notebook with the parameters it declares; stops at the first failing one."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # kernels inherit it: fewer TensorFlow banners
+    written = []
+    for number, notebook in enumerate(selected, start=1):
+        given = {k: v for k, v in parameters.items() if k in declared_parameters(notebook)}
+        output = reports_dir / notebook.name
+        print(f"==> [{number}/{len(selected)}] {notebook.name} {given}", flush=True)
+        start = time.perf_counter()
+        pm.execute_notebook(str(notebook), str(output), parameters=given, kernel_name=kernel_name,
+                            cwd=str(notebook.parent), log_output=True, progress_bar=False,
+                            stdout_file=None)
+        print(f"==> {notebook.name} done in {time.perf_counter() - start:.0f} s; executed copy: {output}",
+              flush=True)
+        written.append(output)
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", help="number prefixes or names; default: all, in order")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--data-dir", default="", help="a folder in Kaggle's layout; default: auto")
+    parser.add_argument("--output-dir", default="", help="root for models/, reports/, submission.csv")
+    parser.add_argument("--retune", action="store_true", help="archive the earlier search, start afresh")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    paths = output_paths(args.output_dir or None)
+    parameters = {
+        "profile": args.profile,
+        "seed": args.seed,
+        "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else "",
+        "output_dir": str(paths.root),
+        "retune": args.retune,
+    }
+    try:
+        run(select(args.notebooks, notebooks()), parameters, paths.reports_dir)
+    except pm.PapermillExecutionError as error:
+        print(f"\nFAILED in {error.exec_count and f'cell {error.exec_count}'}: {error.ename}: {error.evalue}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Kaggle's submission file: build, validate, write atomically, score against known labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import NUM_CLASSES
+from .io import atomic_path
+
+COLUMNS = ["ImageId", "Label"]
+
+
+class SubmissionError(ValueError):
+    """A submission does not have Kaggle's shape; the message says what is wrong."""
+
+
+def make_submission(labels) -> pd.DataFrame:
+    labels = np.asarray(labels)
+    return pd.DataFrame({"ImageId": np.arange(1, len(labels) + 1), "Label": labels.astype(np.int64)})
+
+
+def validate_submission(submission: pd.DataFrame, expected_rows: int) -> None:
+    """Header exactly ImageId,Label; ImageId 1..n in order; integer labels 0-9; one row per test image."""
+    if list(submission.columns) != COLUMNS:
+        raise SubmissionError(f"columns are {list(submission.columns)}, expected exactly {COLUMNS}")
+    if len(submission) != expected_rows:
+        raise SubmissionError(f"{len(submission)} rows, expected {expected_rows} (one per test image)")
+    for column in COLUMNS:
+        if not pd.api.types.is_integer_dtype(submission[column]):
+            raise SubmissionError(f"column {column!r} holds {submission[column].dtype}, expected integers")
+    wrong_ids = np.flatnonzero(submission["ImageId"].to_numpy() != np.arange(1, expected_rows + 1))
+    if len(wrong_ids):
+        row = int(wrong_ids[0])
+        raise SubmissionError(f"row {row + 1}: ImageId {submission['ImageId'].iat[row]}, expected {row + 1}")
+    labels = submission["Label"].to_numpy()
+    bad = np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))
+    if len(bad):
+        row = int(bad[0])
+        raise SubmissionError(f"row {row + 1}: Label {labels[row]} is not a digit 0-{NUM_CLASSES - 1}")
+
+
+def write_submission(submission: pd.DataFrame, path: str | Path, expected_rows: int) -> Path:
+    """Validate, then write through a temp file and rename: a failure leaves the old file as it was."""
+    validate_submission(submission, expected_rows)
+    with atomic_path(path) as tmp:
+        submission.to_csv(tmp, index=False)
+    return Path(path)
+
+
+def score(submission: pd.DataFrame, true_labels) -> dict:
+    """What the leaderboard would say: accuracy on the known test labels."""
+    true_labels = np.asarray(true_labels)
+    predicted = submission["Label"].to_numpy()
+    if len(predicted) != len(true_labels):
+        raise SubmissionError(f"{len(predicted)} predictions for {len(true_labels)} known labels")
+    return {"images": int(len(true_labels)), "accuracy": float((predicted == true_labels).mean()),
+            "errors": int((predicted != true_labels).sum())}

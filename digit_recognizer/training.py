@@ -1,0 +1,93 @@
+"""Seeding, the final fit, evaluation and the saved model with its metrics."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from sklearn.metrics import confusion_matrix
+
+from .config import NUM_CLASSES, Profile
+from .io import atomic_path, write_json
+from .model import build_model, hyperparameters_from
+
+
+def set_determinism(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and make TensorFlow ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def device_summary() -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"{len(gpus)} GPU(s): {[g.name for g in gpus]}" if gpus else "CPU only (no GPU visible)"
+
+
+def training_callbacks(profile: Profile) -> list[keras.callbacks.Callback]:
+    return [
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=profile.lr_patience,
+                                          min_lr=1e-5, verbose=1),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=profile.early_stopping_patience,
+                                      restore_best_weights=True, verbose=1),
+    ]
+
+
+def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: int, verbose: int = 2):
+    """Build the model from `hyperparameters` and fit it; returns (model, history DataFrame, seconds)."""
+    set_determinism(seed)
+    model = build_model(hyperparameters_from(hyperparameters))
+    start = time.perf_counter()
+    history = model.fit(dataset.x_train, dataset.y_train, batch_size=profile.batch_size,
+                        epochs=profile.train_epochs, validation_data=(dataset.x_valid, dataset.y_valid),
+                        callbacks=training_callbacks(profile), verbose=verbose)
+    seconds = time.perf_counter() - start
+    frame = pd.DataFrame(history.history)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
+    return model, frame, seconds
+
+
+def model_hyperparameters(values: dict | None) -> dict:
+    """Every hyperparameter the model is built with: `values` plus the defaults it leaves out."""
+    return dict(hyperparameters_from(values).values)
+
+
+def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    return model.predict(images, batch_size=batch_size, verbose=0)
+
+
+def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> dict:
+    """Accuracy, loss, error count and confusion matrix on labelled images."""
+    probabilities = predict_probabilities(model, images)
+    predicted = probabilities.argmax(axis=1)
+    loss = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+    return {
+        "images": int(len(labels)),
+        "accuracy": float((predicted == labels).mean()),
+        "errors": int((predicted != labels).sum()),
+        "loss": float(np.mean(loss)),
+        "confusion_matrix": confusion_matrix(labels, predicted, labels=range(NUM_CLASSES)).tolist(),
+    }
+
+
+def save_model(model: keras.Model, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def load_model(path: str | Path) -> keras.Model:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: train a model first (notebook 04, `make train`)")
+    return keras.models.load_model(path, safe_mode=True)
+
+
+def save_training_outputs(model, history: pd.DataFrame, metrics: dict, paths) -> None:
+    """Model, per-epoch history and metrics, each written atomically."""
+    save_model(model, paths.model_file)
+    with atomic_path(paths.history_file) as tmp:
+        history.to_csv(tmp)
+    write_json(metrics, paths.metrics_file)

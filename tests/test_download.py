@@ -1,0 +1,77 @@
+"""`make data` paths, offline: the Kaggle download and the MNIST download are faked."""
+
+import zipfile
+
+import numpy as np
+
+from digit_recognizer import download
+from digit_recognizer.data import load_data
+from tests.conftest import pixel_rows, train_rows, write_csv
+
+
+def test_credentials_from_environment_or_token_file(tmp_path):
+    assert not download.kaggle_credentials_found({}, home=tmp_path)
+    assert download.kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
+    assert download.kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
+    assert not download.kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
+    (tmp_path / ".kaggle").mkdir()
+    (tmp_path / ".kaggle" / "kaggle.json").write_text("{}")
+    assert download.kaggle_credentials_found({}, home=tmp_path)
+
+
+def test_without_credentials_says_how_and_writes_nothing(tmp_path, capsys):
+    assert download.download_kaggle(tmp_path / "raw", api=None, credentials_found=False) is False
+    out = capsys.readouterr().out
+    assert "accept its rules" in out and "kaggle.json" in out and "sample" in out
+    assert not (tmp_path / "raw").exists()
+
+
+class FakeKaggleApi:
+    """Writes the zip Kaggle's API would, built from small valid CSVs."""
+
+    def __init__(self, source):
+        self.source, self.calls = source, []
+
+    def competition_download_files(self, competition, path, quiet):
+        self.calls.append(competition)
+        with zipfile.ZipFile(f"{path}/{competition}.zip", "w") as z:
+            for name in download.KAGGLE_FILES:
+                z.write(self.source / name, name)
+
+
+def test_download_with_credentials_unzips_into_raw(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    header = [f"pixel{i}" for i in range(784)]
+    write_csv(source / "train.csv", ["label", *header], train_rows(4))
+    write_csv(source / "test.csv", header, pixel_rows(2))
+    write_csv(source / "sample_submission.csv", ["ImageId", "Label"], [[1, 0], [2, 0]])
+    api = FakeKaggleApi(source)
+    raw = tmp_path / "raw"
+    assert download.download_kaggle(raw, api=api, credentials_found=True) is True
+    assert api.calls == ["digit-recognizer"]
+    assert sorted(p.name for p in raw.iterdir()) == sorted(download.KAGGLE_FILES)
+    loaded = load_data(raw)
+    assert loaded.x_train.shape == (4, 784) and loaded.y_test is None
+
+
+def fake_mnist():
+    rng = np.random.default_rng(0)
+    def part(n):
+        return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n, dtype=np.uint8)
+    return part(60), part(40)
+
+
+def test_mnist_source_builds_kaggle_layout_with_test_labels(tmp_path):
+    out = download.build_from_mnist(tmp_path / "mnist", seed=5, load=fake_mnist, train_rows=70)
+    data = load_data(out)  # also verifies the SHA256SUMS it wrote
+    assert data.x_train.shape == (70, 784) and data.x_test.shape == (30, 784)
+    (x_a, y_a), (x_b, y_b) = fake_mnist()
+    images = np.concatenate([x_a, x_b]).reshape(100, 784)
+    labels = np.concatenate([y_a, y_b])
+    order = np.random.default_rng(5).permutation(100)
+    assert np.array_equal(data.x_test, images[order[70:]])
+    assert np.array_equal(data.y_test, labels[order[70:]])
+    assert np.array_equal(data.y_train, labels[order[:70]])
+    again = download.build_from_mnist(tmp_path / "again", seed=5, load=fake_mnist, train_rows=70)
+    assert (again / "SHA256SUMS").read_text() == (out / "SHA256SUMS").read_text()

@@ -1,0 +1,70 @@
+"""End to end: all five notebooks, smoke profile, on the shipped sample, into a temp folder."""
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from digit_recognizer import runner
+from tests.conftest import train_rows, write_csv
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = runner.main(["--profile", "smoke", "--seed", "7", "--output-dir", str(out)])
+    return code, out
+
+
+def test_all_notebooks_run_and_write_a_valid_submission(smoke_run):
+    code, out = smoke_run
+    assert code == 0
+    submission = pd.read_csv(out / "submission.csv")
+    assert list(submission.columns) == ["ImageId", "Label"]
+    assert submission["ImageId"].tolist() == list(range(1, 2001))
+    assert submission["Label"].between(0, 9).all()
+    assert submission["Label"].nunique() > 1  # a trained model, not a constant guess
+
+
+def test_executed_copies_land_in_reports(smoke_run):
+    _, out = smoke_run
+    reports = sorted((out / "reports").glob("*.ipynb"))
+    assert [r.stem[:2] for r in reports] == ["01", "02", "03", "04", "05"]
+    for report in reports:
+        book = nbformat.read(report, as_version=4)
+        outputs = [o for c in book.cells if c.cell_type == "code" for o in c.outputs]
+        assert outputs and not [o for o in outputs if o.output_type == "error"]
+
+
+def test_tuning_training_and_scoring_outputs(smoke_run):
+    _, out = smoke_run
+    trials = pd.read_csv(out / "models" / "tuning" / "trials.csv")
+    assert len(trials) == 2 and set(trials["status"]) == {"COMPLETED"}
+    best = json.loads((out / "models" / "tuning" / "best_hyperparameters.json").read_text())
+    assert set(best) == {"filters", "dense_units", "dropout", "learning_rate"}
+    assert trials.iloc[0][list(best)].to_dict() == pytest.approx(best)
+    metrics = json.loads((out / "models" / "metrics.json").read_text())
+    assert metrics["profile"] == "smoke" and metrics["hyperparameters"] == best
+    assert (out / "models" / "model.keras").is_file()
+    score = json.loads((out / "models" / "test_score.json").read_text())
+    assert score["images"] == 2000 and 0.3 < score["accuracy"] <= 1
+
+
+def test_failed_run_leaves_the_earlier_submission(smoke_run, tmp_path):
+    _, out = smoke_run
+    before = (out / "submission.csv").read_bytes()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    header = ["label", *[f"pixel{i}" for i in range(784)]]
+    rows = train_rows(3)
+    rows[1][0] = 11
+    write_csv(bad / "train.csv", header, rows)
+    write_csv(bad / "test.csv", header[1:], [r[1:] for r in rows])
+    code = runner.main(["--profile", "smoke", "--output-dir", str(out), "--data-dir", str(bad),
+                        "01", "02", "05"])
+    assert code == 1
+    assert (out / "submission.csv").read_bytes() == before
+    report = nbformat.read(out / "reports" / "01_load_data.ipynb", as_version=4)
+    errors = [o for c in report.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors and "line 3, column 'label'" in errors[0]["evalue"]
