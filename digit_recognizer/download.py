@@ -42,7 +42,11 @@ def _kaggle_api():
     from kaggle.api.kaggle_api_extended import KaggleApi  # imported late: it reads credentials
 
     api = KaggleApi()
-    api.authenticate()
+    try:
+        api.authenticate()
+    except SystemExit:  # the kaggle package exits on bad credentials
+        raise RuntimeError("Kaggle did not accept the credentials found; see `make data` advice "
+                           "in the README") from None
     return api
 
 
@@ -55,7 +59,11 @@ def download_kaggle(raw_dir: Path = RAW_DATA_DIR, api=None, credentials_found=No
     api = api or _kaggle_api()
     raw_dir.mkdir(parents=True, exist_ok=True)
     print(f"Downloading the {COMPETITION!r} competition files into {raw_dir} ...")
-    api.competition_download_files(COMPETITION, path=str(raw_dir), quiet=False)
+    try:
+        api.competition_download_files(COMPETITION, path=str(raw_dir), quiet=False)
+    except Exception as error:
+        raise RuntimeError(f"Kaggle download failed ({error}). Have you accepted the rules at "
+                           f"https://www.kaggle.com/competitions/{COMPETITION}/rules ?") from error
     archive = raw_dir / f"{COMPETITION}.zip"
     if not archive.is_file():
         raise FileNotFoundError(f"{archive}: the download did not produce the expected zip file")

@@ -38,7 +38,13 @@ def select(names: list[str], available: list[Path]) -> list[Path]:
 
 
 def declared_parameters(notebook: Path) -> set[str]:
-    return set(pm.inspect_notebook(str(notebook)))
+    papermill_log = logging.getLogger("papermill")
+    level = papermill_log.level
+    papermill_log.setLevel(logging.WARNING)  # inspecting logs "Input Notebook" lines: noise here
+    try:
+        return set(pm.inspect_notebook(str(notebook)))
+    finally:
+        papermill_log.setLevel(level)
 
 
 def run(selected: list[Path], parameters: dict, reports_dir: Path,
@@ -48,7 +54,8 @@ def run(selected: list[Path], parameters: dict, reports_dir: Path,
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # kernels inherit it: fewer TensorFlow banners
     written = []
     for number, notebook in enumerate(selected, start=1):
-        given = {k: v for k, v in parameters.items() if k in declared_parameters(notebook)}
+        declared = declared_parameters(notebook)
+        given = {k: v for k, v in parameters.items() if k in declared}
         output = reports_dir / notebook.name
         print(f"==> [{number}/{len(selected)}] {notebook.name} {given}", flush=True)
         start = time.perf_counter()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path
 
 import keras
 import keras_tuner as kt
+import numpy as np
 import pandas as pd
 
 from .config import Profile
@@ -24,10 +26,20 @@ def _seeded(tuner_class):
     class SeededTuner(tuner_class):
         def run_trial(self, trial, *args, **kwargs):
             keras.utils.set_random_seed(self.trial_seed + int(trial.trial_id))
-            return super().run_trial(trial, *args, **kwargs)
+            start = time.perf_counter()
+            histories = super().run_trial(trial, *args, **kwargs)
+            return _trial_metrics(histories, time.perf_counter() - start)
 
     SeededTuner.__name__ = tuner_class.__name__
     return SeededTuner
+
+
+def _trial_metrics(histories, seconds: float) -> dict:
+    """The best epoch's metrics, plus the epochs run and the seconds taken (saved with the trial)."""
+    history = (histories[0] if isinstance(histories, list) else histories).history
+    best = int(np.argmax(history[OBJECTIVE]))
+    metrics = {name: values[best] for name, values in history.items() if name != "learning_rate"}
+    return metrics | {"epochs": len(history[OBJECTIVE]), "seconds": round(seconds, 1)}
 
 
 def make_tuner(profile: Profile, tuning_dir: Path, seed: int) -> kt.Tuner:
@@ -67,23 +79,20 @@ def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2) -> None
 
 def tunable_values(hp: kt.HyperParameters) -> dict:
     """The model's hyperparameters, without Keras Tuner's bookkeeping entries (`tuner/...`)."""
-    return {k: v for k, v in hp.values.items() if not k.startswith("tuner/")}
+    return {k: round(v, 8) if isinstance(v, float) else v  # 0.30000000000000004 -> 0.3
+            for k, v in hp.values.items() if not k.startswith("tuner/")}
 
 
 def trials_table(tuner: kt.Tuner) -> pd.DataFrame:
-    """One row per trial: id, status, hyperparameters, best validation accuracy and loss, epochs run."""
+    """One row per trial: id, status, hyperparameters, validation accuracy and loss at its best epoch,
+    epochs run and seconds taken (a Hyperband trial that continues another counts only its own)."""
     rows = []
     for trial in tuner.oracle.trials.values():
         metrics = trial.metrics
-        has = metrics.exists(OBJECTIVE)
-        rows.append({
-            "trial_id": trial.trial_id,
-            "status": trial.status,
-            **tunable_values(trial.hyperparameters),
-            "val_accuracy": metrics.get_best_value(OBJECTIVE) if has else None,
-            "val_loss": metrics.get_best_value("val_loss") if metrics.exists("val_loss") else None,
-            "epochs": len(metrics.get_history(OBJECTIVE)) if has else 0,
-        })
+        row = {"trial_id": trial.trial_id, "status": trial.status, **tunable_values(trial.hyperparameters)}
+        for name in (OBJECTIVE, "val_loss", "epochs", "seconds"):
+            row[name] = metrics.get_last_value(name) if metrics.exists(name) else None
+        rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
         return table

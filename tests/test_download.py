@@ -3,6 +3,7 @@
 import zipfile
 
 import numpy as np
+import pytest
 
 from digit_recognizer import download
 from digit_recognizer.data import load_data
@@ -75,3 +76,13 @@ def test_mnist_source_builds_kaggle_layout_with_test_labels(tmp_path):
     assert np.array_equal(data.y_train, labels[order[:70]])
     again = download.build_from_mnist(tmp_path / "again", seed=5, load=fake_mnist, train_rows=70)
     assert (again / "SHA256SUMS").read_text() == (out / "SHA256SUMS").read_text()
+
+
+class RefusingKaggleApi:
+    def competition_download_files(self, competition, path, quiet):
+        raise PermissionError("403 Forbidden")
+
+
+def test_refused_download_points_at_the_rules(tmp_path):
+    with pytest.raises(RuntimeError, match="403 Forbidden.*accepted the rules"):
+        download.download_kaggle(tmp_path / "raw", api=RefusingKaggleApi(), credentials_found=True)

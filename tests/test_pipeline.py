@@ -41,6 +41,8 @@ def test_tuning_training_and_scoring_outputs(smoke_run):
     _, out = smoke_run
     trials = pd.read_csv(out / "models" / "tuning" / "trials.csv")
     assert len(trials) == 2 and set(trials["status"]) == {"COMPLETED"}
+    assert (trials["epochs"] >= 1).all() and (trials["seconds"] > 0).all()
+    assert trials["val_accuracy"].is_monotonic_decreasing
     best = json.loads((out / "models" / "tuning" / "best_hyperparameters.json").read_text())
     assert set(best) == {"filters", "dense_units", "dropout", "learning_rate"}
     assert trials.iloc[0][list(best)].to_dict() == pytest.approx(best)
