@@ -46,8 +46,8 @@ PROFILES = {
         tuning_max_epochs=1,
         tuning_max_trials=2,
         tuning_patience=1,
-        train_epochs=2,
-        early_stopping_patience=1,
+        train_epochs=3,
+        early_stopping_patience=2,
         lr_patience=1,
         batch_size=64,
     ),
@@ -115,6 +115,14 @@ class OutputPaths:
     @property
     def history_file(self) -> Path:
         return self.models_dir / "history.csv"
+
+    @property
+    def training_backup_dir(self) -> Path:
+        return self.models_dir / "training-backup"
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.models_dir / "run.json"
 
     @property
     def submission_file(self) -> Path:

@@ -88,6 +88,12 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_hashes(files: DataFiles) -> dict[str, str]:
+    """SHA-256 of each data file, by name."""
+    found = [files.train, files.test] + ([files.test_labels] if files.test_labels else [])
+    return {path.name: sha256(path) for path in found}
+
+
 def verify_checksums(folder: str | Path) -> list[str]:
     """Check every file listed in `folder/SHA256SUMS`; returns the names checked (none if no list)."""
     folder = Path(folder)

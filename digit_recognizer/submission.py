@@ -58,3 +58,38 @@ def score(submission: pd.DataFrame, true_labels) -> dict:
         raise SubmissionError(f"{len(predicted)} predictions for {len(true_labels)} known labels")
     return {"images": int(len(true_labels)), "accuracy": float((predicted == true_labels).mean()),
             "errors": int((predicted != true_labels).sum())}
+
+
+def check_file(path: str | Path, expected_rows: int) -> pd.DataFrame:
+    """Read a submission CSV and validate it; SubmissionError names the file and what is wrong."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise SubmissionError(f"{path}: cannot be read as CSV ({error})") from None
+    try:
+        validate_submission(frame, expected_rows)
+    except SubmissionError as error:
+        raise SubmissionError(f"{path}: {error}") from None
+    return frame
+
+
+def main(argv=None) -> int:
+    """`python -m digit_recognizer.submission FILE [--rows N]`: check a submission before uploading it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("file")
+    parser.add_argument("--rows", type=int, default=28_000, help="test images (Kaggle: 28,000)")
+    args = parser.parse_args(argv)
+    try:
+        check_file(args.file, args.rows)
+    except SubmissionError as error:
+        print(f"error: {error}")
+        return 1
+    print(f"{args.file}: a valid submission of {args.rows:,} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

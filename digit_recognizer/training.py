@@ -11,7 +11,7 @@ import pandas as pd
 import tensorflow as tf
 from sklearn.metrics import confusion_matrix
 
-from .config import NUM_CLASSES, Profile
+from .config import IMAGE_SIZE, NUM_CLASSES, Profile
 from .io import atomic_path, write_json
 from .model import build_model, hyperparameters_from
 
@@ -36,17 +36,25 @@ def training_callbacks(profile: Profile) -> list[keras.callbacks.Callback]:
     ]
 
 
-def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: int, verbose: int = 2):
-    """Build the model from `hyperparameters` and fit it; returns (model, history DataFrame, seconds)."""
+def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: int, verbose: int = 2,
+                backup_dir: str | Path | None = None, extra_callbacks=()):
+    """Build the model from `hyperparameters` and fit it; returns (model, history DataFrame, seconds).
+
+    With `backup_dir`, a run killed mid-way resumes from its last finished epoch when started again
+    (Keras BackupAndRestore); the backup is deleted once training completes.
+    """
     set_determinism(seed)
     model = build_model(hyperparameters_from(hyperparameters))
+    callbacks = training_callbacks(profile) + list(extra_callbacks)
+    if backup_dir:
+        callbacks.insert(0, keras.callbacks.BackupAndRestore(str(backup_dir)))
     start = time.perf_counter()
     history = model.fit(dataset.x_train, dataset.y_train, batch_size=profile.batch_size,
                         epochs=profile.train_epochs, validation_data=(dataset.x_valid, dataset.y_valid),
-                        callbacks=training_callbacks(profile), verbose=verbose)
+                        callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
     frame = pd.DataFrame(history.history)
-    frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
+    frame.index = pd.Index([epoch + 1 for epoch in history.epoch], name="epoch")  # later if resumed
     return model, frame, seconds
 
 
@@ -78,11 +86,25 @@ def save_model(model: keras.Model, path: str | Path) -> None:
         model.save(tmp)
 
 
+class ModelFileError(ValueError):
+    """A model file that is corrupt, unsafe, or not a digit classifier."""
+
+
 def load_model(path: str | Path) -> keras.Model:
+    """Load a saved model with Keras safe mode on, and check it maps 28x28x1 images to 10 classes."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: train a model first (notebook 04, `make train`)")
-    return keras.models.load_model(path, safe_mode=True)
+    try:
+        model = keras.models.load_model(path, safe_mode=True)
+    except Exception as error:
+        raise ModelFileError(f"{path}: not a Keras model file that loads safely "
+                             f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
+    expected_in, expected_out = (None, IMAGE_SIZE, IMAGE_SIZE, 1), (None, NUM_CLASSES)
+    if tuple(model.input_shape) != expected_in or tuple(model.output_shape) != expected_out:
+        raise ModelFileError(f"{path}: a model for inputs {model.input_shape} and outputs "
+                             f"{model.output_shape}, expected {expected_in} -> {expected_out}")
+    return model
 
 
 def save_training_outputs(model, history: pd.DataFrame, metrics: dict, paths) -> None:

@@ -1,4 +1,5 @@
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +48,29 @@ def make_test(tmp_path):
         return write_csv(tmp_path / name, header, body, compress=name.endswith(".gz"))
 
     return make
+
+
+FAKE_KAGGLE = {"KAGGLE_USERNAME": "fake-user-5bd1e9", "KAGGLE_KEY": "fake-key-0c4f2a7d93e1"}
+
+
+def smoke_run_into(out: Path, seed: int = 7) -> int:
+    from digit_recognizer import runner
+
+    return runner.main(["--profile", "smoke", "--seed", str(seed), "--output-dir", str(out)])
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """All five notebooks, smoke profile, on the sample, with fake Kaggle credentials in the environment."""
+    out = tmp_path_factory.mktemp("run")
+    saved = {k: os.environ.get(k) for k in FAKE_KAGGLE}
+    os.environ.update(FAKE_KAGGLE)
+    try:
+        code = smoke_run_into(out)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return code, out

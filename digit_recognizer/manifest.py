@@ -1,0 +1,71 @@
+"""The run manifest (`models/run.json`): what produced a submission, from library versions to data hashes."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .config import PROJECT_DIR
+from .io import read_json, write_json
+
+PACKAGES = ["tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill"]
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_state(folder: Path = PROJECT_DIR) -> dict:
+    """The commit checked out and whether tracked files differ from it; None values outside git."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=30)
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode:
+            return {"commit": None, "dirty": None}
+        status = git("status", "--porcelain", "--untracked-files=no")
+        return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def build_manifest(dataset_source: dict, training_metrics: dict, submission: dict,
+                   test_score: dict | None) -> dict:
+    """Everything a run used and produced. Secrets never enter it: no environment variables are read."""
+    return {
+        "profile": dataset_source.get("profile"),
+        "seed": dataset_source.get("seed"),
+        "started_at": dataset_source.get("prepared_at"),
+        "ended_at": now(),
+        "data": {"folder": dataset_source.get("data_folder"), "sha256": dataset_source.get("sha256", {})},
+        "hyperparameters": training_metrics.get("hyperparameters"),
+        "training": {k: v for k, v in training_metrics.items() if k != "hyperparameters"},
+        "submission": submission,
+        "test_score": test_score,
+        "versions": library_versions(),
+        "platform": {"system": platform.platform(), "machine": platform.machine(),
+                     "python_executable": Path(sys.executable).name},
+        "git": git_state(),
+    }
+
+
+def write_manifest(manifest: dict, path: str | Path) -> None:
+    write_json(manifest, path)
+
+
+def read_manifest(path: str | Path) -> dict:
+    return read_json(path)
