@@ -1,19 +1,34 @@
 # Digit Recognizer: `make help` lists the targets. Variables work with every target, e.g.
 #   make run PROFILE=smoke SEED=7 DATA_DIR=data/external/mnist
+#   make retune TUNER=bayesian MAX_TRIALS=30 BUDGET_MINUTES=60
 PROFILE  ?= full
 SEED     ?= 42
 DATA_DIR ?=
 SOURCE   ?= kaggle
+# search settings (empty: the profile's)
+TUNER          ?=
+MAX_EPOCHS     ?=
+MAX_TRIALS     ?=
+BUDGET_MINUTES ?=
+# distributed tuning
+ORACLE_IP   ?= 127.0.0.1
+ORACLE_PORT ?= 8000
+WORKER_ID   ?=
 PYTHON   ?= python3
 
-VENV := .venv
-PY   := $(VENV)/bin/python
-RUN  := $(PY) -m digit_recognizer.runner --profile $(PROFILE) --seed $(SEED) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
+VENV   := .venv
+PY     := $(VENV)/bin/python
+COMMON := --profile $(PROFILE) --seed $(SEED)
+SEARCH := $(if $(TUNER),--tuner $(TUNER)) $(if $(MAX_EPOCHS),--max-epochs $(MAX_EPOCHS)) \
+          $(if $(MAX_TRIALS),--max-trials $(MAX_TRIALS)) $(if $(BUDGET_MINUTES),--budget-minutes $(BUDGET_MINUTES))
+RUN    := $(PY) -m digit_recognizer.runner $(COMMON) $(SEARCH) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
+DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACLE_IP) --port $(ORACLE_PORT)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data prepare tune retune train submission run test lint lab lock clean distclean
+.PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run test lint lab lock \
+        clean distclean
 
-help: ## List the targets (variables: PROFILE=smoke|full, SEED, DATA_DIR, SOURCE=kaggle|mnist)
+help: ## List the targets (variables: PROFILE=smoke|full, SEED, DATA_DIR, SOURCE, TUNER, MAX_EPOCHS, ...)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -36,6 +51,12 @@ tune: setup ## Notebooks 01-03: tune hyperparameters (resumes an interrupted sea
 
 retune: setup ## Like tune, but archive the earlier search and start a fresh one
 	$(RUN) --retune 01 02 03
+
+tune-chief: prepare ## Distributed tuning: the chief (ORACLE_IP to listen on, ORACLE_PORT); exports results
+	$(DIST) --role chief
+
+tune-worker: prepare ## Distributed tuning: a worker (ORACLE_IP/ORACLE_PORT of the chief, WORKER_ID)
+	$(DIST) --role worker $(if $(WORKER_ID),--worker-id $(WORKER_ID))
 
 train: setup ## Notebooks 01, 02, 04: train the final model with the tuned hyperparameters
 	$(RUN) 01 02 04

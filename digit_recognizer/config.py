@@ -27,7 +27,9 @@ class Profile:
     tuner: str  # "hyperband", "bayesian" or "random"
     tuning_max_epochs: int
     tuning_max_trials: int  # ignored by Hyperband, which sizes itself from max_epochs
+    tuning_budget_minutes: float  # no new trial starts after this
     tuning_patience: int
+    ensemble_size: int  # CNNs trained with different seeds; their softmax outputs are averaged
     train_epochs: int
     early_stopping_patience: int
     lr_patience: int
@@ -45,7 +47,9 @@ PROFILES = {
         tuner="random",
         tuning_max_epochs=1,
         tuning_max_trials=2,
+        tuning_budget_minutes=5,
         tuning_patience=1,
+        ensemble_size=1,
         train_epochs=3,
         early_stopping_patience=2,
         lr_patience=1,
@@ -58,7 +62,9 @@ PROFILES = {
         tuner="hyperband",
         tuning_max_epochs=9,
         tuning_max_trials=20,
+        tuning_budget_minutes=15,
         tuning_patience=3,
+        ensemble_size=3,
         train_epochs=30,
         early_stopping_patience=6,
         lr_patience=3,

@@ -1,4 +1,7 @@
-"""The CNN, written as a Keras Tuner `build_model(hp)` so one function serves tuning and training."""
+"""The CNN, written as a Keras Tuner `build_model(hp)` so one function serves tuning and training.
+
+Each `hp` call names a knob known to matter for MNIST CNNs; its `default` is a strong untuned model.
+"""
 
 from __future__ import annotations
 
@@ -8,54 +11,66 @@ from keras import layers
 
 from .config import IMAGE_SIZE, NUM_CLASSES
 
-# Augmentation strength: fractions of a full turn / of the image size.
-ROTATION = 10 / 360
-ZOOM = 0.1
-SHIFT = 0.1
-
-
-def augmentation(rotation: float = ROTATION, zoom: float = ZOOM, shift: float = SHIFT) -> keras.Sequential:
-    """Random rotation, zoom and shift; active in training only, so the saved model predicts cleanly."""
-    return keras.Sequential([
-        layers.RandomRotation(rotation, fill_mode="constant"),
-        layers.RandomZoom(zoom, fill_mode="constant"),
-        layers.RandomTranslation(shift, shift, fill_mode="constant"),
-    ], name="augmentation")
-
-
 # Faster-moving batch-norm statistics than Keras' 0.99 suit short runs on small data.
 BN_MOMENTUM = 0.9
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
+              "nadam": keras.optimizers.Nadam}
 
 
-def conv_bn_relu(x, filters: int):
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+def augmentation(rotation_degrees: float = 10, zoom: float = 0.1, shift: float = 0.1) -> keras.Sequential:
+    """Random rotation, zoom and shift; active in training only, so the saved model predicts cleanly."""
+    steps = []
+    if rotation_degrees:
+        steps.append(layers.RandomRotation(rotation_degrees / 360, fill_mode="constant"))
+    if zoom:
+        steps.append(layers.RandomZoom(zoom, fill_mode="constant"))
+    if shift:
+        steps.append(layers.RandomTranslation(shift, shift, fill_mode="constant"))
+    return keras.Sequential(steps or [layers.Identity()], name="augmentation")
+
+
+def conv(x, filters: int, kernel: int, batch_norm: bool, strides: int = 1):
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=not batch_norm)(x)
+    if batch_norm:
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     return layers.Activation("relu")(x)
 
 
-def build_model(hp: kt.HyperParameters) -> keras.Model:
-    """Two VGG-style blocks (two 3x3 convolutions, max-pool, dropout), a dense layer, softmax."""
-    filters = hp.Choice("filters", [24, 32, 48], default=32)
-    dense_units = hp.Choice("dense_units", [128, 256], default=128)
-    dropout = hp.Float("dropout", 0.2, 0.5, step=0.1, default=0.3)
-    learning_rate = hp.Choice("learning_rate", [3e-4, 1e-3, 3e-3], default=1e-3)
-
-    inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1))
-    x = augmentation()(inputs)
-    for block_filters in (filters, 2 * filters):
-        x = conv_bn_relu(x, block_filters)
-        x = conv_bn_relu(x, block_filters)
+def conv_block(x, hp: kt.HyperParameters, block: int, batch_norm: bool):
+    """Two 3x3 convolutions or one 5x5, then down-sampling (max-pool or strided convolution), dropout."""
+    filters = hp.Choice(f"filters_{block}", [16, 24, 32, 48], default=(32, 48, 48)[block])
+    if hp.Choice("conv_style", ["two_3x3", "one_5x5"], default="two_3x3") == "two_3x3":
+        x = conv(conv(x, filters, 3, batch_norm), filters, 3, batch_norm)
+    else:
+        x = conv(x, filters, 5, batch_norm)
+    if hp.Choice("downsample", ["maxpool", "strided"], default="maxpool") == "maxpool":
         x = layers.MaxPooling2D()(x)
-        x = layers.Dropout(dropout)(x)
+    else:
+        x = conv(x, filters, 3, batch_norm, strides=2)
+    return layers.Dropout(hp.Float(f"dropout_{block}", 0.0, 0.5, step=0.1, default=0.2))(x)
+
+
+def build_model(hp: kt.HyperParameters) -> keras.Model:
+    """Augmentation, 2-3 convolution blocks, a dense layer, softmax."""
+    batch_norm = hp.Boolean("batch_norm", default=True)
+    inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1))
+    x = augmentation(hp.Float("rotation_degrees", 0, 15, step=5, default=10),
+                     hp.Float("zoom", 0.0, 0.15, step=0.05, default=0.1),
+                     hp.Float("shift", 0.0, 0.15, step=0.05, default=0.1))(inputs)
+    for block in range(hp.Int("conv_blocks", 2, 3, default=2)):
+        x = conv_block(x, hp, block, batch_norm)
     x = layers.Flatten()(x)
-    x = layers.Dense(dense_units, use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = layers.Dense(hp.Choice("dense_units", [64, 128, 256], default=128), use_bias=not batch_norm)(x)
+    if batch_norm:
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.Activation("relu")(x)
-    x = layers.Dropout(dropout)(x)
+    x = layers.Dropout(hp.Float("dense_dropout", 0.0, 0.5, step=0.1, default=0.3))(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax")(x)
 
     model = keras.Model(inputs, outputs, name="digit_cnn")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+    optimizer = OPTIMIZERS[hp.Choice("optimizer", sorted(OPTIMIZERS), default="adam")]
+    learning_rate = hp.Float("learning_rate", 3e-4, 3e-3, sampling="log", default=1e-3)
+    model.compile(optimizer=optimizer(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -63,9 +78,21 @@ def build_model(hp: kt.HyperParameters) -> keras.Model:
 def hyperparameters_from(values: dict | None) -> kt.HyperParameters:
     """A HyperParameters holding `values`; names absent from `values` take the search space's defaults."""
     hp = kt.HyperParameters()
-    build_model(hp)  # registers every hyperparameter with its default
     for name, value in (values or {}).items():
-        if name not in hp.values:
-            raise ValueError(f"unknown hyperparameter {name!r}; the model has {sorted(hp.values)}")
         hp.values[name] = value
+    build_model(hp)  # registers every hyperparameter the model uses, keeping the values set above
+    unknown = set(values or {}) - {p.name for p in hp.space}
+    if unknown:
+        raise ValueError(f"unknown hyperparameters {sorted(unknown)}; the model has "
+                         f"{sorted(p.name for p in hp.space)}")
     return hp
+
+
+def ensemble(members: list[keras.Model]) -> keras.Model:
+    """One model that averages its members' softmax outputs (a single member is returned as is)."""
+    if len(members) == 1:
+        return members[0]
+    inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1))
+    outputs = layers.Average()([
+        keras.Model(m.input, m.output, name=f"member_{i}")(inputs) for i, m in enumerate(members)])
+    return keras.Model(inputs, outputs, name="digit_cnn_ensemble")

@@ -75,13 +75,49 @@ def trials_chart(table: pd.DataFrame):
     return fig
 
 
-def learning_curves(history: pd.DataFrame):
+def _effect(column: pd.Series, score: pd.Series) -> float:
+    """How much a hyperparameter explains the score: |Spearman| for numbers, eta squared for categories."""
+    known = column.notna() & score.notna()
+    column, score = column[known], score[known]
+    if column.nunique() < 2 or score.var() == 0:
+        return 0.0
+    if pd.api.types.is_numeric_dtype(column) and column.nunique() > 2:
+        return abs(column.rank().corr(score.rank()))
+    groups = score.groupby(column.astype(str))
+    between = (groups.count() * (groups.mean() - score.mean()) ** 2).sum()
+    return float(between / ((score - score.mean()) ** 2).sum())
+
+
+def hyperparameter_effects(table: pd.DataFrame, hyperparameters: list[str], top: int = 3):
+    """Validation accuracy against the `top` hyperparameters that explain it best."""
+    done = table[table["val_accuracy"].notna()]
+    ranked = sorted(hyperparameters, key=lambda name: -_effect(done[name], done["val_accuracy"]))[:top]
+    fig, axes = plt.subplots(1, len(ranked), figsize=(4 * len(ranked), 3), squeeze=False)
+    for ax, name in zip(axes[0], ranked, strict=True):
+        values = done[name]
+        if pd.api.types.is_numeric_dtype(values) and values.nunique() > 2:
+            ax.scatter(values, done["val_accuracy"], alpha=0.7)
+        else:
+            labels = sorted(values.dropna().astype(str).unique())
+            positions = values.astype(str).map({label: i for i, label in enumerate(labels)})
+            ax.scatter(positions, done["val_accuracy"], alpha=0.7)
+            ax.set_xticks(range(len(labels)), labels)
+        ax.set(xlabel=name, ylabel="best val_accuracy",
+               title=f"{name} (effect {_effect(values, done['val_accuracy']):.2f})")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(histories: list[pd.DataFrame]):
+    """Training (dashed) and validation (solid) loss and accuracy per epoch, one colour per member."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
     for ax, metric in ((left, "loss"), (right, "accuracy")):
-        ax.plot(history.index, history[metric], label="train")
-        ax.plot(history.index, history[f"val_{metric}"], label="validation")
-        ax.set(xlabel="epoch", ylabel=metric, title=metric)
-        ax.legend()
+        for member, history in enumerate(histories):
+            color = f"C{member}"
+            ax.plot(history.index, history[metric], "--", color=color, alpha=0.6)
+            ax.plot(history.index, history[f"val_{metric}"], color=color, label=f"member {member + 1}")
+        ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} (dashed: training, solid: validation)")
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -77,6 +77,10 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default="", help="a folder in Kaggle's layout; default: auto")
     parser.add_argument("--output-dir", default="", help="root for models/, reports/, submission.csv")
     parser.add_argument("--retune", action="store_true", help="archive the earlier search, start afresh")
+    parser.add_argument("--tuner", default="", help="hyperband, bayesian or random (default: profile's)")
+    parser.add_argument("--max-epochs", type=int, default=0, help="per trial (default: profile's)")
+    parser.add_argument("--max-trials", type=int, default=0, help="default: profile's")
+    parser.add_argument("--budget-minutes", type=float, default=0, help="no new trial after this")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -87,6 +91,10 @@ def main(argv=None) -> int:
         "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else "",
         "output_dir": str(paths.root),
         "retune": args.retune,
+        "algorithm": args.tuner,
+        "max_epochs": args.max_epochs,
+        "max_trials": args.max_trials,
+        "budget_minutes": args.budget_minutes,
     }
     try:
         run(select(args.notebooks, notebooks()), parameters, paths.reports_dir)

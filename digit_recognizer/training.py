@@ -13,7 +13,7 @@ from sklearn.metrics import confusion_matrix
 
 from .config import IMAGE_SIZE, NUM_CLASSES, Profile
 from .io import atomic_path, write_json
-from .model import build_model, hyperparameters_from
+from .model import build_model, ensemble, hyperparameters_from
 
 
 def set_determinism(seed: int) -> None:
@@ -58,6 +58,26 @@ def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: i
     return model, frame, seconds
 
 
+def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed: int, verbose: int = 2,
+                   backup_dir: str | Path | None = None):
+    """`profile.ensemble_size` CNNs, seeds `seed`, `seed + 1`, ..., averaged into one model.
+
+    Returns (model, per-member histories, per-member validation metrics, seconds).
+    """
+    members, histories, member_metrics, seconds = [], [], [], 0.0
+    for member in range(profile.ensemble_size):
+        if profile.ensemble_size > 1:
+            print(f"--- member {member + 1} of {profile.ensemble_size} (seed {seed + member})", flush=True)
+        member_backup = Path(backup_dir) / f"member-{member}" if backup_dir else None
+        model, history, member_seconds = train_model(hyperparameters, dataset, profile, seed + member,
+                                                     verbose=verbose, backup_dir=member_backup)
+        members.append(model)
+        histories.append(history)
+        member_metrics.append(evaluate(model, dataset.x_valid, dataset.y_valid, confusion=False))
+        seconds += member_seconds
+    return ensemble(members), histories, member_metrics, seconds
+
+
 def model_hyperparameters(values: dict | None) -> dict:
     """Every hyperparameter the model is built with: `values` plus the defaults it leaves out."""
     return dict(hyperparameters_from(values).values)
@@ -67,18 +87,20 @@ def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: in
     return model.predict(images, batch_size=batch_size, verbose=0)
 
 
-def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> dict:
-    """Accuracy, loss, error count and confusion matrix on labelled images."""
+def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, confusion: bool = True) -> dict:
+    """Accuracy, loss, error count and (optionally) the confusion matrix on labelled images."""
     probabilities = predict_probabilities(model, images)
     predicted = probabilities.argmax(axis=1)
     loss = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
-    return {
+    metrics = {
         "images": int(len(labels)),
         "accuracy": float((predicted == labels).mean()),
         "errors": int((predicted != labels).sum()),
         "loss": float(np.mean(loss)),
-        "confusion_matrix": confusion_matrix(labels, predicted, labels=range(NUM_CLASSES)).tolist(),
     }
+    if confusion:
+        metrics["confusion_matrix"] = confusion_matrix(labels, predicted, labels=range(NUM_CLASSES)).tolist()
+    return metrics
 
 
 def save_model(model: keras.Model, path: str | Path) -> None:
@@ -107,9 +129,9 @@ def load_model(path: str | Path) -> keras.Model:
     return model
 
 
-def save_training_outputs(model, history: pd.DataFrame, metrics: dict, paths) -> None:
-    """Model, per-epoch history and metrics, each written atomically."""
+def save_training_outputs(model, histories: list[pd.DataFrame], metrics: dict, paths) -> None:
+    """Model, per-epoch history of every member and metrics, each written atomically."""
     save_model(model, paths.model_file)
     with atomic_path(paths.history_file) as tmp:
-        history.to_csv(tmp)
+        pd.concat(histories, keys=range(len(histories)), names=["member"]).to_csv(tmp)
     write_json(metrics, paths.metrics_file)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import resource
 import shutil
+import sys
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from .io import atomic_path, read_json, write_json
 from .model import build_model
 
 OBJECTIVE = "val_accuracy"
+WORKER_FILE = "worker.txt"
 TUNERS = {"hyperband": kt.Hyperband, "bayesian": kt.BayesianOptimization, "random": kt.RandomSearch}
 
 
@@ -26,6 +30,9 @@ def _seeded(tuner_class):
     class SeededTuner(tuner_class):
         def run_trial(self, trial, *args, **kwargs):
             keras.utils.set_random_seed(self.trial_seed + int(trial.trial_id))
+            trial_dir = Path(self.get_trial_dir(trial.trial_id))
+            trial_dir.mkdir(parents=True, exist_ok=True)
+            (trial_dir / WORKER_FILE).write_text(self.tuner_id)  # who ran it, for distributed searches
             start = time.perf_counter()
             histories = super().run_trial(trial, *args, **kwargs)
             return _trial_metrics(histories, time.perf_counter() - start)
@@ -42,12 +49,25 @@ def _trial_metrics(histories, seconds: float) -> dict:
     return metrics | {"epochs": len(history[OBJECTIVE]), "seconds": round(seconds, 1)}
 
 
+def search_settings(profile: Profile, tuner: str = "", max_epochs: int = 0, max_trials: int = 0,
+                    budget_minutes: float = 0) -> Profile:
+    """The profile with any of its search settings overridden (0 or "" keeps the profile's)."""
+    tuner = tuner or profile.tuner
+    if tuner not in TUNERS:
+        raise ValueError(f"unknown tuner {tuner!r}; choose one of {sorted(TUNERS)}")
+    return replace(profile, tuner=tuner, tuning_max_epochs=max_epochs or profile.tuning_max_epochs,
+                   tuning_max_trials=max_trials or profile.tuning_max_trials,
+                   tuning_budget_minutes=budget_minutes or profile.tuning_budget_minutes)
+
+
+def project_name(profile: Profile) -> str:
+    return f"{profile.name}-{profile.tuner}"
+
+
 def make_tuner(profile: Profile, tuning_dir: Path, seed: int) -> kt.Tuner:
-    """The profile's tuner; a search already on disk under `tuning_dir/<profile>` is resumed."""
-    if profile.tuner not in TUNERS:
-        raise ValueError(f"unknown tuner {profile.tuner!r}; choose one of {sorted(TUNERS)}")
-    common = dict(objective=OBJECTIVE, seed=seed, directory=str(tuning_dir), project_name=profile.name,
-                  overwrite=False)
+    """The profile's tuner; a search already on disk under `tuning_dir/<profile>-<tuner>` is resumed."""
+    common = dict(objective=OBJECTIVE, seed=seed, directory=str(tuning_dir),
+                  project_name=project_name(profile), overwrite=False)
     if profile.tuner == "hyperband":
         options = dict(max_epochs=profile.tuning_max_epochs, factor=3)
     else:
@@ -57,24 +77,54 @@ def make_tuner(profile: Profile, tuning_dir: Path, seed: int) -> kt.Tuner:
     return tuner
 
 
-def archive_search(tuning_dir: Path, profile_name: str) -> Path | None:
-    """Move an earlier search and its exports to tuning_dir/archive/<time>-<profile>; returns it."""
-    leftovers = [p for p in (tuning_dir / profile_name, tuning_dir / "trials.csv",
-                             tuning_dir / "best_hyperparameters.json") if p.exists()]
+def stop_new_trials_after(oracle, seconds: float) -> None:
+    """Past the deadline the oracle answers STOPPED, so no new trial starts (running ones finish)."""
+    if not hasattr(oracle, "populate_space"):
+        return  # a distributed worker's client: the chief's oracle keeps the clock
+    populate_space, deadline = oracle.populate_space, time.monotonic() + seconds
+
+    def populate_or_stop(trial_id):
+        if time.monotonic() >= deadline:
+            return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
+        return populate_space(trial_id)
+
+    oracle.populate_space = populate_or_stop
+
+
+EXPORTS = ("trials.csv", "best_hyperparameters.json", "search.json")
+
+
+def archive_search(tuning_dir: Path, project: str) -> Path | None:
+    """Move an earlier search and its exports to tuning_dir/archive/<time>-<project>; returns it."""
+    leftovers = [p for p in (tuning_dir / project, *(tuning_dir / name for name in EXPORTS)) if p.exists()]
     if not leftovers:
         return None
-    archive = tuning_dir / "archive" / f"{datetime.now():%Y%m%d-%H%M%S}-{profile_name}"
+    archive = tuning_dir / "archive" / f"{datetime.now():%Y%m%d-%H%M%S}-{project}"
     archive.mkdir(parents=True)
     for path in leftovers:
         shutil.move(str(path), archive / path.name)
     return archive
 
 
-def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2) -> None:
+def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2) -> dict:
+    """Run (or resume) the search within the profile's budget; returns a summary with peak memory."""
+    stop_new_trials_after(tuner.oracle, profile.tuning_budget_minutes * 60)
     stop_early = keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=profile.tuning_patience)
+    start = time.perf_counter()
     tuner.search(dataset.x_train, dataset.y_train, validation_data=(dataset.x_valid, dataset.y_valid),
                  epochs=profile.tuning_max_epochs, batch_size=profile.batch_size,
                  callbacks=[stop_early], verbose=verbose)
+    return {"tuner": profile.tuner, "max_epochs": profile.tuning_max_epochs,
+            "max_trials": profile.tuning_max_trials, "budget_minutes": profile.tuning_budget_minutes,
+            "seconds": round(time.perf_counter() - start, 1),
+            "trials": len(getattr(tuner.oracle, "trials", ())),  # a worker's oracle client has none
+            "peak_memory_mb": peak_memory_mb()}
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far (Linux and macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def tunable_values(hp: kt.HyperParameters) -> dict:
@@ -89,7 +139,10 @@ def trials_table(tuner: kt.Tuner) -> pd.DataFrame:
     rows = []
     for trial in tuner.oracle.trials.values():
         metrics = trial.metrics
-        row = {"trial_id": trial.trial_id, "status": trial.status, **tunable_values(trial.hyperparameters)}
+        worker = Path(tuner.get_trial_dir(trial.trial_id)) / WORKER_FILE
+        row = {"trial_id": trial.trial_id, "status": trial.status,
+               "worker": worker.read_text() if worker.is_file() else None,
+               **tunable_values(trial.hyperparameters)}
         for name in (OBJECTIVE, "val_loss", "epochs", "seconds"):
             row[name] = metrics.get_last_value(name) if metrics.exists(name) else None
         rows.append(row)
@@ -100,6 +153,12 @@ def trials_table(tuner: kt.Tuner) -> pd.DataFrame:
                              na_position="last").reset_index(drop=True)
 
 
+def hyperparameter_columns(table: pd.DataFrame) -> list[str]:
+    """The trials table's hyperparameter columns."""
+    fixed = {"trial_id", "status", "worker", OBJECTIVE, "val_loss", "epochs", "seconds"}
+    return [c for c in table.columns if c not in fixed]
+
+
 def best_hyperparameters(tuner: kt.Tuner) -> dict:
     best = tuner.get_best_hyperparameters(1)
     if not best:
@@ -107,12 +166,14 @@ def best_hyperparameters(tuner: kt.Tuner) -> dict:
     return tunable_values(best[0])
 
 
-def export_results(tuner: kt.Tuner, paths) -> tuple[pd.DataFrame, dict]:
-    """Write trials.csv and best_hyperparameters.json (atomically); returns both."""
+def export_results(tuner: kt.Tuner, paths, summary: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Write trials.csv, best_hyperparameters.json and search.json (atomically); returns the first two."""
     table, best = trials_table(tuner), best_hyperparameters(tuner)
     with atomic_path(paths.trials_file) as tmp:
         table.to_csv(tmp, index=False)
     write_json(best, paths.best_hyperparameters_file)
+    if summary is not None:
+        write_json(summary, paths.tuning_dir / "search.json")
     return table, best
 
 

@@ -2,7 +2,7 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from digit_recognizer.model import build_model, hyperparameters_from
+from digit_recognizer.model import build_model, ensemble, hyperparameters_from
 from digit_recognizer.training import set_determinism
 from digit_recognizer.tuning import archive_search, tunable_values
 
@@ -19,17 +19,37 @@ def test_default_model_maps_images_to_class_probabilities():
 
 
 def test_hyperparameters_fill_in_defaults_and_reject_unknown_names():
-    hp = hyperparameters_from({"filters": 24})
-    assert hp.values["filters"] == 24 and hp.values["dense_units"] == 128
-    with pytest.raises(ValueError, match="unknown hyperparameter 'filterz'"):
+    hp = hyperparameters_from({"filters_0": 24, "conv_blocks": 3})
+    assert hp.values["filters_0"] == 24 and hp.values["dense_units"] == 128
+    assert "filters_2" in hp.values  # the third block's knobs appear with it
+    with pytest.raises(ValueError, match=r"unknown hyperparameters \['filterz'\]"):
         hyperparameters_from({"filterz": 1})
+
+
+@pytest.mark.parametrize("values", [
+    {"conv_blocks": 3, "conv_style": "one_5x5", "downsample": "strided", "batch_norm": False},
+    {"optimizer": "rmsprop", "rotation_degrees": 0.0, "zoom": 0.0, "shift": 0.0},
+])
+def test_every_branch_of_the_search_space_builds(values):
+    model = build_model(hyperparameters_from(values))
+    assert model.output_shape == (None, 10)
+
+
+def test_ensemble_averages_its_members():
+    set_determinism(1)
+    members = [build_model(kt.HyperParameters()) for _ in range(2)]
+    images = np.random.default_rng(1).random((3, 28, 28, 1), dtype=np.float32)
+    expected = sum(m.predict(images, verbose=0) for m in members) / 2
+    assert np.allclose(ensemble(members).predict(images, verbose=0), expected, atol=1e-6)
+    assert ensemble(members[:1]) is members[0]
 
 
 def test_tuner_bookkeeping_is_not_exported():
     hp = kt.HyperParameters()
-    hp.Fixed("filters", 32)
+    hp.Fixed("filters_0", 32)
+    hp.Fixed("dense_dropout", 0.30000000000000004)
     hp.Fixed("tuner/epochs", 3)
-    assert tunable_values(hp) == {"filters": 32}
+    assert tunable_values(hp) == {"filters_0": 32, "dense_dropout": 0.3}
 
 
 def test_archive_keeps_an_earlier_search(tmp_path):

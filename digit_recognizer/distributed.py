@@ -1,0 +1,64 @@
+"""One search on several machines, with Keras Tuner's own chief/worker mode.
+
+    python -m digit_recognizer.distributed --role chief  --ip 0.0.0.0   --port 8000 [search options]
+    python -m digit_recognizer.distributed --role worker --ip CHIEF_IP  --port 8000 [search options]
+
+The chief hands out trials and, when the search is done, writes trials.csv, best_hyperparameters.json and
+search.json; workers run trials. Every process must see the same prepared data (notebook 02) and the same
+tuning folder (a shared directory), and use the same profile, seed and search options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+from .config import DEFAULT_SEED, PROFILES, get_profile, output_paths
+
+
+def configure(role: str, ip: str, port: int, worker_id: str = "") -> None:
+    """Set the environment variables Keras Tuner reads when a tuner is created."""
+    os.environ["KERASTUNER_TUNER_ID"] = "chief" if role == "chief" else (
+        worker_id or f"worker-{socket.gethostname()}-{os.getpid()}")
+    os.environ["KERASTUNER_ORACLE_IP"] = ip
+    os.environ["KERASTUNER_ORACLE_PORT"] = str(port)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--role", choices=["chief", "worker"], required=True)
+    parser.add_argument("--ip", default="127.0.0.1", help="chief: address to listen on; worker: the chief's")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--worker-id", default="", help="a unique name per worker (default: host and pid)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--output-dir", default="", help="root holding data/processed and models/tuning")
+    parser.add_argument("--tuner", default="", help="hyperband, bayesian or random (default: profile's)")
+    parser.add_argument("--max-epochs", type=int, default=0)
+    parser.add_argument("--max-trials", type=int, default=0)
+    parser.add_argument("--budget-minutes", type=float, default=0)
+    args = parser.parse_args(argv)
+
+    configure(args.role, args.ip, args.port, args.worker_id)
+    from . import features, training, tuning  # TensorFlow loads after the environment is set
+
+    paths = output_paths(args.output_dir or None)
+    profile = tuning.search_settings(get_profile(args.profile), args.tuner, args.max_epochs, args.max_trials,
+                                     args.budget_minutes)
+    training.set_determinism(args.seed)
+    dataset = features.load_dataset(paths.dataset_file)
+    tuner = tuning.make_tuner(profile, paths.tuning_dir, args.seed)
+    print(f"{os.environ['KERASTUNER_TUNER_ID']}: {profile.tuner} search, oracle at {args.ip}:{args.port}",
+          flush=True)
+    summary = tuning.search(tuner, dataset, profile)
+    if args.role == "chief":
+        table, best = tuning.export_results(tuner, paths, summary)
+        print(table.to_string(index=False))
+        print(f"best hyperparameters -> {paths.best_hyperparameters_file}: {best}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Re-tuning: each algorithm runs, a search resumes without redoing trials, a re-tune keeps the old one,
+and the same search runs on a chief and two workers over loopback."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from digit_recognizer import config, data, features, tuning
+from digit_recognizer.training import set_determinism
+
+SMOKE = config.get_profile("smoke")
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """A root folder holding the smoke profile's prepared dataset, as notebook 02 writes it."""
+    root = tmp_path_factory.mktemp("prepared")
+    paths = config.output_paths(root)
+    dataset = features.prepare_dataset(data.load_data(None), 0.1, 7, max_train_images=300)
+    features.save_dataset(dataset, paths.dataset_file)
+    return paths, dataset
+
+
+def run_search(paths, dataset, profile):
+    set_determinism(7)
+    tuner = tuning.make_tuner(profile, paths.tuning_dir, 7)
+    summary = tuning.search(tuner, dataset, profile, verbose=0)
+    return tuner, summary
+
+
+@pytest.mark.parametrize("algorithm", ["hyperband", "bayesian", "random"])
+def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
+    _, dataset = prepared
+    paths = config.output_paths(tmp_path)
+    profile = tuning.search_settings(SMOKE, algorithm, max_epochs=2, max_trials=2)
+    tuner, summary = run_search(paths, dataset, profile)
+    table, best = tuning.export_results(tuner, paths, summary)
+    assert len(table) >= 2 and set(table["status"]) == {"COMPLETED"}
+    assert (paths.tuning_dir / f"smoke-{algorithm}" / "oracle.json").is_file()
+    saved = pd.read_csv(paths.trials_file)
+    for column in ["trial_id", "worker", "val_accuracy", "val_loss", "epochs", "seconds", "status",
+                   "conv_blocks", "learning_rate", "optimizer", "rotation_degrees"]:
+        assert column in saved.columns, column
+    assert json.loads(paths.best_hyperparameters_file.read_text()) == best
+    search = json.loads((paths.tuning_dir / "search.json").read_text())
+    assert search["tuner"] == algorithm and search["peak_memory_mb"] > 100
+
+
+def test_unknown_algorithm_is_refused():
+    with pytest.raises(ValueError, match="unknown tuner 'grid'"):
+        tuning.search_settings(SMOKE, "grid")
+
+
+def test_time_budget_stops_new_trials(prepared, tmp_path):
+    _, dataset = prepared
+    profile = tuning.search_settings(SMOKE, "random", max_trials=50, budget_minutes=0.001)
+    tuner, summary = run_search(config.output_paths(tmp_path), dataset, profile)
+    assert len(tuner.oracle.trials) <= 1 and summary["trials"] <= 1
+
+
+INTERRUPTIBLE_SEARCH = textwrap.dedent("""
+    import os, sys
+    from digit_recognizer import config, features, tuning
+    from digit_recognizer.training import set_determinism
+    root, kill_at = sys.argv[1], sys.argv[2]
+    paths = config.output_paths(root)
+    profile = tuning.search_settings(config.get_profile("smoke"), "random", max_epochs=1, max_trials=4)
+    set_determinism(7)
+    tuner = tuning.make_tuner(profile, paths.tuning_dir, 7)
+    original = type(tuner).run_trial
+    def run_trial(self, trial, *args, **kwargs):
+        if trial.trial_id == kill_at:
+            os.kill(os.getpid(), 9)
+        return original(self, trial, *args, **kwargs)
+    type(tuner).run_trial = run_trial
+    tuning.search(tuner, features.load_dataset(paths.dataset_file), profile, verbose=0)
+    tuning.export_results(tuner, paths)
+""")
+
+
+def trial_files(project_dir):
+    return {p.parent.name: p.stat().st_mtime_ns for p in project_dir.glob("trial_*/trial.json")}
+
+
+def test_interrupted_search_resumes_without_redoing_trials(prepared, tmp_path):
+    paths, _ = prepared
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    os.symlink(paths.processed_dir, root / "data" / "processed")
+    script = tmp_path / "search.py"
+    script.write_text(INTERRUPTIBLE_SEARCH)
+    killed = subprocess.run([sys.executable, str(script), str(root), "2"], capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL
+    project = root / "models" / "tuning" / "smoke-random"
+    finished = {name: mtime for name, mtime in trial_files(project).items()
+                if json.loads((project / name / "trial.json").read_text())["status"] == "COMPLETED"}
+    assert sorted(finished) == ["trial_0", "trial_1"]
+    resumed = subprocess.run([sys.executable, str(script), str(root), "none"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    after = trial_files(project)
+    assert {name: after[name] for name in finished} == finished  # not run again, not even rewritten
+    table = pd.read_csv(root / "models" / "tuning" / "trials.csv", dtype={"trial_id": str})
+    assert sorted(table["trial_id"]) == ["0", "1", "2", "3"] and set(table["status"]) == {"COMPLETED"}
+
+
+def test_retune_archives_the_earlier_search(prepared, tmp_path):
+    _, dataset = prepared
+    paths = config.output_paths(tmp_path)
+    profile = tuning.search_settings(SMOKE, "random", max_trials=1)
+    tuner, summary = run_search(paths, dataset, profile)
+    tuning.export_results(tuner, paths, summary)
+    archived = tuning.archive_search(paths.tuning_dir, tuning.project_name(profile))
+    assert (archived / "smoke-random" / "oracle.json").is_file()
+    assert {p.name for p in archived.iterdir()} == {"smoke-random", *tuning.EXPORTS}
+    tuner, _ = run_search(paths, dataset, profile)  # a fresh search: trial 0 runs again
+    assert list(tuner.oracle.trials) == ["0"]
+    assert archived.parent == paths.tuning_dir / "archive"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_chief_and_two_workers_on_loopback(prepared, tmp_path):
+    paths, _ = prepared
+    common = [sys.executable, "-m", "digit_recognizer.distributed", "--ip", "127.0.0.1",
+              "--port", str(free_port()), "--profile", "smoke", "--seed", "7",
+              "--output-dir", str(paths.root), "--tuner", "random", "--max-trials", "4", "--max-epochs", "1"]
+    roles = [["--role", "chief"], ["--role", "worker", "--worker-id", "w1"],
+             ["--role", "worker", "--worker-id", "w2"]]
+    logs = [tmp_path / f"process{i}.log" for i in range(3)]
+    processes = []
+    for role, log in zip(roles, logs, strict=True):
+        with open(log, "w") as out:
+            processes.append(subprocess.Popen(common + role, stdout=out, stderr=subprocess.STDOUT))
+        time.sleep(2)  # the chief listens before workers connect
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and any(p.poll() is None for p in processes):
+            if any(p.poll() not in (None, 0) for p in processes):
+                break  # one failed: the others would wait for it forever
+            time.sleep(1)
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in processes] == [0, 0, 0], "\n".join(
+        log.read_text()[-1500:] for log in logs)
+    table = pd.read_csv(paths.trials_file)
+    assert len(table) == 4 and set(table["status"]) == {"COMPLETED"}
+    assert set(table["worker"]) == {"w1", "w2"}
