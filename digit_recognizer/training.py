@@ -31,7 +31,8 @@ def training_callbacks(profile: Profile) -> list[keras.callbacks.Callback]:
     return [
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=profile.lr_patience,
                                           min_lr=1e-5, verbose=1),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=profile.early_stopping_patience,
+        # validation loss moves more smoothly than accuracy on a few hundred images
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=profile.early_stopping_patience,
                                       restore_best_weights=True, verbose=1),
     ]
 

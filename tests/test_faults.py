@@ -94,7 +94,8 @@ def test_wrong_shape_submission_gets_a_message_not_a_traceback(tmp_path, capsys)
 def test_kaggle_credentials_never_reach_outputs(smoke_run):
     _, out = smoke_run
     written = [p for p in out.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".ipynb" for p in written) and any(p.name == "run.json" for p in written)
+    names = {p.name for p in written}
+    assert {"run.log", "run.json", "01_load_data.ipynb", "05_submit.ipynb"} <= names
     for path in written:
         content = path.read_bytes()
         for secret in FAKE_KAGGLE.values():
