@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .config import PROJECT_DIR
-from .io import read_json, write_json
+from .io import write_json
 
 PACKAGES = ["tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill"]
 
@@ -65,7 +65,3 @@ def build_manifest(dataset_source: dict, training_metrics: dict, submission: dic
 
 def write_manifest(manifest: dict, path: str | Path) -> None:
     write_json(manifest, path)
-
-
-def read_manifest(path: str | Path) -> dict:
-    return read_json(path)

@@ -59,9 +59,13 @@ def run(selected: list[Path], parameters: dict, reports_dir: Path,
         output = reports_dir / notebook.name
         print(f"==> [{number}/{len(selected)}] {notebook.name} {given}", flush=True)
         start = time.perf_counter()
-        pm.execute_notebook(str(notebook), str(output), parameters=given, kernel_name=kernel_name,
-                            cwd=str(notebook.parent), log_output=True, progress_bar=False,
-                            stdout_file=None)
+        try:
+            pm.execute_notebook(str(notebook), str(output), parameters=given, kernel_name=kernel_name,
+                                cwd=str(notebook.parent), log_output=True, progress_bar=False)
+        except pm.PapermillExecutionError as error:
+            print(f"==> {notebook.name} FAILED in cell {error.exec_count}: {error.ename}: {error.evalue}\n"
+                  f"    the executed copy shows the traceback: {output}", file=sys.stderr, flush=True)
+            raise
         print(f"==> {notebook.name} done in {time.perf_counter() - start:.0f} s; executed copy: {output}",
               flush=True)
         written.append(output)
@@ -98,10 +102,8 @@ def main(argv=None) -> int:
     }
     try:
         run(select(args.notebooks, notebooks()), parameters, paths.reports_dir)
-    except pm.PapermillExecutionError as error:
-        print(f"\nFAILED in {error.exec_count and f'cell {error.exec_count}'}: {error.ename}: {error.evalue}",
-              file=sys.stderr)
-        return 1
+    except pm.PapermillExecutionError:
+        return 1  # already reported, with the notebook and cell
     return 0
 
 
