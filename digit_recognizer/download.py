@@ -79,7 +79,11 @@ def download_kaggle(raw_dir: Path = RAW_DATA_DIR, api=None, credentials_found=No
 def _load_keras_mnist():
     import keras
 
-    return keras.datasets.mnist.load_data()
+    try:
+        return keras.datasets.mnist.load_data()
+    except Exception as error:  # Keras raises a bare Exception for a failed fetch
+        raise OSError(f"could not download MNIST with keras.datasets.mnist (needs internet): "
+                      f"{error}") from None
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -113,10 +117,14 @@ def main(argv=None) -> int:
     parser.add_argument("--source", choices=["kaggle", "mnist"], default="kaggle")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args(argv)
-    if args.source == "mnist":
-        build_from_mnist(seed=args.seed)
-    else:
-        download_kaggle()
+    try:
+        if args.source == "mnist":
+            build_from_mnist(seed=args.seed, load=_load_keras_mnist)
+        else:
+            download_kaggle()
+    except (OSError, RuntimeError) as error:  # no network, refused download, bad credentials
+        print(f"error: {error}")
+        return 1
     return 0
 
 

@@ -86,3 +86,11 @@ class RefusingKaggleApi:
 def test_refused_download_points_at_the_rules(tmp_path):
     with pytest.raises(RuntimeError, match="403 Forbidden.*accepted the rules"):
         download.download_kaggle(tmp_path / "raw", api=RefusingKaggleApi(), credentials_found=True)
+
+
+def test_mnist_without_network_is_one_clear_error(monkeypatch, capsys):
+    def offline():
+        raise OSError("could not download MNIST with keras.datasets.mnist (needs internet): no route")
+    monkeypatch.setattr(download, "_load_keras_mnist", offline)
+    assert download.main(["--source", "mnist"]) == 1
+    assert capsys.readouterr().out.startswith("error: could not download MNIST")
