@@ -14,6 +14,8 @@ BUDGET_MINUTES ?=
 ORACLE_IP   ?= 127.0.0.1
 ORACLE_PORT ?= 8000
 WORKER_ID   ?=
+# benchmark
+BENCH_SEEDS ?= 42 43 44
 PYTHON   ?= python3
 
 VENV   := .venv
@@ -25,7 +27,7 @@ RUN    := $(PY) -m digit_recognizer.runner $(COMMON) $(SEARCH) $(if $(DATA_DIR),
 DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACLE_IP) --port $(ORACLE_PORT)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run test lint lab lock \
+.PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run bench test lint lab lock \
         clean distclean
 
 help: ## List the targets (variables: PROFILE=smoke|full, SEED, DATA_DIR, SOURCE, TUNER, MAX_EPOCHS, ...)
@@ -66,6 +68,10 @@ submission: setup ## Notebooks 01, 02, 05: predict test.csv with the trained mod
 
 run: setup ## Run every notebook in order: data to submission.csv (reports/ gets the executed copies)
 	$(RUN)
+
+bench: setup ## Benchmark: reference recipe vs the project, BENCH_SEEDS seeds, into benchmarks/RESULTS.md
+	$(RUN) 01 02 03
+	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
 test: setup ## Run the whole test suite
 	$(PY) -m pytest

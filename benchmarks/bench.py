@@ -1,0 +1,174 @@
+"""Side by side, same data, same machine: the public Keras reference recipe against this project's model.
+
+    python benchmarks/bench.py [--seeds 42 43 44] [--smoke] [--output benchmarks/RESULTS.md]
+
+For each seed, both models train on the same seeded split of the data (the embedded sample, or the
+`--data-dir` folder, which needs a test_labels.csv) and are scored on the held-out test labels. Each
+training runs in a process of its own, so its peak memory is its own. The project's model uses the
+hyperparameters of the last search (`make tune`), or the search space's defaults if there is none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from digit_recognizer.io import atomic_path
+from digit_recognizer.manifest import library_versions
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+KAGGLE_TEST_ROWS = 28_000
+JOBS = ("reference", "project")
+
+
+def reference_model():
+    """The best-known public Keras recipe for this competition."""
+    import keras
+    from keras import layers
+
+    from digit_recognizer.model import augmentation
+
+    inputs = keras.Input((28, 28, 1))
+    x = augmentation(rotation_degrees=10, zoom=0.1, shift=0.1)(inputs)
+    for filters, kernel in ((32, 5), (64, 3)):
+        x = layers.Conv2D(filters, kernel, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters, kernel, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D()(x)
+        x = layers.Dropout(0.25)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    model = keras.Model(inputs, layers.Dense(10, activation="softmax")(x), name="reference")
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def run_job(job: str, seed: int, smoke: bool, data_dir: str) -> dict:
+    """Train one model, score it, time a 28,000-digit prediction; returns the figures."""
+    import keras
+
+    from digit_recognizer import config, data, features, training, tuning
+
+    profile = config.get_profile("smoke" if smoke else "full")
+    raw = data.load_data(data_dir or None)
+    if raw.y_test is None:
+        raise SystemExit(f"{raw.files.folder} has no test_labels.csv: nothing to score against")
+    dataset = features.prepare_dataset(raw, profile.validation_fraction, seed, profile.max_train_images)
+    training.set_determinism(seed)
+    start = time.perf_counter()
+    if job == "reference":
+        model = reference_model()
+        halve_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", patience=3, factor=0.5,
+                                                     min_lr=1e-5)
+        history = model.fit(dataset.x_train, dataset.y_train, batch_size=86, epochs=1 if smoke else 30,
+                            validation_data=(dataset.x_valid, dataset.y_valid), callbacks=[halve_lr],
+                            verbose=2)
+        epochs = len(history.epoch)
+    else:
+        hyperparameters = tuning.load_best_hyperparameters(config.output_paths().best_hyperparameters_file)
+        model, histories, _, _ = training.train_ensemble(None if smoke else hyperparameters, dataset,
+                                                         profile, seed)
+        epochs = sum(len(h) for h in histories)
+    train_seconds = time.perf_counter() - start
+    predicted = training.predict_probabilities(model, dataset.x_test).argmax(axis=1)
+    kaggle_sized = np.resize(dataset.x_test, (KAGGLE_TEST_ROWS, *dataset.x_test.shape[1:]))
+    start = time.perf_counter()
+    training.predict_probabilities(model, kaggle_sized)
+    predict_seconds = time.perf_counter() - start
+    return {
+        "job": job, "seed": seed, "test_images": int(len(dataset.y_test)),
+        "accuracy": float((predicted == dataset.y_test).mean()),
+        "errors": int((predicted != dataset.y_test).sum()),
+        "train_seconds": round(train_seconds, 1), "epochs": epochs,
+        "images_per_second": round(epochs * len(dataset.x_train) / train_seconds, 1),
+        "predict_28000_seconds": round(predict_seconds, 2),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def spawn(job: str, seed: int, smoke: bool, data_dir: str) -> dict:
+    """Run one job in a fresh process; its last output line is the JSON result."""
+    command = [sys.executable, __file__, "--job", job, "--seeds", str(seed), "--data-dir", data_dir]
+    print(f"==> {job}, seed {seed}", flush=True)
+    done = subprocess.run(command + (["--smoke"] if smoke else []), stdout=subprocess.PIPE, text=True,
+                          env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})
+    if done.returncode:
+        raise SystemExit(f"{job} (seed {seed}) failed with exit code {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def summarize(values: list[float], digits: int) -> str:
+    mean = f"{np.mean(values):.{digits}f}"
+    return mean if len(values) == 1 else f"{mean} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def report(results: list[dict], command: str, smoke: bool) -> str:
+    seeds = sorted({r["seed"] for r in results})
+    columns = [("accuracy", "held-out accuracy", 4), ("errors", "errors", 1),
+               ("train_seconds", "training s", 0), ("images_per_second", "training images/s", 0),
+               ("predict_28000_seconds", "predict 28,000 s", 2), ("peak_memory_mb", "peak MB", 0)]
+    lines = [
+        "# Benchmark: reference recipe vs this project"
+        + (" (smoke run, not a measurement)" if smoke else ""),
+        "",
+        f"Command: `{command}`  ",
+        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+        f"Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}  ",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()) + "  ",
+        f"Seeds: {', '.join(map(str, seeds))}; figures are the mean, with the range over seeds in brackets.",
+        "",
+        "| model | " + " | ".join(title for _, title, _ in columns) + " |",
+        "| --- |" + " --- |" * len(columns),
+    ]
+    for job in JOBS:
+        rows = [r for r in results if r["job"] == job]
+        lines.append(f"| {job} | " + " | ".join(summarize([r[key] for r in rows], digits)
+                                                 for key, _, digits in columns) + " |")
+    lines += ["", "Per seed:", "", "```", *(json.dumps(r, sort_keys=True) for r in results), "```", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
+    parser.add_argument("--smoke", action="store_true", help="tiny run that checks the benchmark itself")
+    parser.add_argument("--data-dir", default="", help="a Kaggle-layout folder with test_labels.csv")
+    parser.add_argument("--output", default=str(PROJECT_DIR / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.job:
+        print(json.dumps(run_job(args.job, args.seeds[0], args.smoke, args.data_dir)), flush=True)
+        return 0
+    results = [spawn(job, seed, args.smoke, args.data_dir) for seed in args.seeds for job in JOBS]
+    command = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = report(results, command.strip(), args.smoke)
+    with atomic_path(args.output) as tmp:
+        tmp.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

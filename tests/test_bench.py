@@ -1,0 +1,17 @@
+"""The benchmark script itself works end to end (a smoke run: no figure here is a measurement)."""
+
+import subprocess
+import sys
+
+from digit_recognizer.config import PROJECT_DIR
+
+
+def test_benchmark_smoke_run_writes_a_results_table(tmp_path):
+    output = tmp_path / "RESULTS.md"
+    done = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "bench.py"), "--smoke",
+                           "--seeds", "3", "--output", str(output)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = output.read_text()
+    assert "smoke run, not a measurement" in text and "Machine: " in text
+    rows = [line for line in text.splitlines() if line.startswith(("| reference |", "| project |"))]
+    assert len(rows) == 2 and all(len(row.split("|")) == 9 for row in rows)
