@@ -75,6 +75,15 @@ def build_model(hp: kt.HyperParameters) -> keras.Model:
     return model
 
 
+def active_values(values: dict) -> dict:
+    """Only the values a model built from `values` uses: a 2-block trial keeps no third block's knobs,
+    which Keras Tuner carries along once any trial has used them."""
+    hp = kt.HyperParameters()
+    hp.values.update(values)
+    build_model(hp)
+    return {p.name: hp.values[p.name] for p in hp.space}
+
+
 def hyperparameters_from(values: dict | None) -> kt.HyperParameters:
     """A HyperParameters holding `values`; names absent from `values` take the search space's defaults."""
     hp = kt.HyperParameters()

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .config import Profile
 from .io import atomic_path, read_json, write_json
-from .model import build_model
+from .model import active_values, build_model
 
 OBJECTIVE = "val_accuracy"
 WORKER_FILE = "worker.txt"
@@ -128,9 +128,10 @@ def peak_memory_mb() -> float:
 
 
 def tunable_values(hp: kt.HyperParameters) -> dict:
-    """The model's hyperparameters, without Keras Tuner's bookkeeping entries (`tuner/...`)."""
-    return {k: round(v, 8) if isinstance(v, float) else v  # 0.30000000000000004 -> 0.3
-            for k, v in hp.values.items() if not k.startswith("tuner/")}
+    """The hyperparameters the trial's model used, without Keras Tuner's bookkeeping (`tuner/...`)."""
+    values = {k: round(v, 8) if isinstance(v, float) else v  # 0.30000000000000004 -> 0.3
+              for k, v in hp.values.items() if not k.startswith("tuner/")}
+    return active_values(values)
 
 
 def trials_table(tuner: kt.Tuner) -> pd.DataFrame:

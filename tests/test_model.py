@@ -44,12 +44,14 @@ def test_ensemble_averages_its_members():
     assert ensemble(members[:1]) is members[0]
 
 
-def test_tuner_bookkeeping_is_not_exported():
+def test_tuner_bookkeeping_and_unused_knobs_are_not_exported():
     hp = kt.HyperParameters()
-    hp.Fixed("filters_0", 32)
-    hp.Fixed("dense_dropout", 0.30000000000000004)
-    hp.Fixed("tuner/epochs", 3)
-    assert tunable_values(hp) == {"filters_0": 32, "dense_dropout": 0.3}
+    hp.values.update({"conv_blocks": 2, "filters_0": 24, "dense_dropout": 0.30000000000000004,
+                      "filters_2": 16, "dropout_2": 0.1, "tuner/epochs": 3})
+    exported = tunable_values(hp)
+    assert exported["filters_0"] == 24 and exported["dense_dropout"] == 0.3
+    assert not {"filters_2", "dropout_2", "tuner/epochs"} & set(exported)
+    assert hyperparameters_from(exported).values["conv_blocks"] == 2  # notebook 04 can build it
 
 
 def test_archive_keeps_an_earlier_search(tmp_path):
