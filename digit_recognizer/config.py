@@ -111,6 +111,10 @@ class OutputPaths:
         return self.tuning_dir / "best_hyperparameters.json"
 
     @property
+    def search_summary_file(self) -> Path:
+        return self.tuning_dir / "search.json"
+
+    @property
     def model_file(self) -> Path:
         return self.models_dir / "model.keras"
 

@@ -10,7 +10,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .config import PROJECT_DIR
-from .io import write_json
 
 PACKAGES = ["tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill"]
 
@@ -61,7 +60,3 @@ def build_manifest(dataset_source: dict, training_metrics: dict, submission: dic
                      "python_executable": Path(sys.executable).name},
         "git": git_state(),
     }
-
-
-def write_manifest(manifest: dict, path: str | Path) -> None:
-    write_json(manifest, path)

@@ -75,21 +75,25 @@ def build_model(hp: kt.HyperParameters) -> keras.Model:
     return model
 
 
+def _registered(values: dict | None) -> kt.HyperParameters:
+    """`values` preset, then a model built: the space holds every knob that model uses, with defaults
+    for the ones `values` leaves out."""
+    hp = kt.HyperParameters()
+    hp.values.update(values or {})
+    build_model(hp)
+    return hp
+
+
 def active_values(values: dict) -> dict:
     """Only the values a model built from `values` uses: a 2-block trial keeps no third block's knobs,
     which Keras Tuner carries along once any trial has used them."""
-    hp = kt.HyperParameters()
-    hp.values.update(values)
-    build_model(hp)
+    hp = _registered(values)
     return {p.name: hp.values[p.name] for p in hp.space}
 
 
 def hyperparameters_from(values: dict | None) -> kt.HyperParameters:
     """A HyperParameters holding `values`; names absent from `values` take the search space's defaults."""
-    hp = kt.HyperParameters()
-    for name, value in (values or {}).items():
-        hp.values[name] = value
-    build_model(hp)  # registers every hyperparameter the model uses, keeping the values set above
+    hp = _registered(values)
     unknown = set(values or {}) - {p.name for p in hp.space}
     if unknown:
         raise ValueError(f"unknown hyperparameters {sorted(unknown)}; the model has "

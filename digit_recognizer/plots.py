@@ -91,7 +91,8 @@ def _effect(column: pd.Series, score: pd.Series) -> float:
 def hyperparameter_effects(table: pd.DataFrame, hyperparameters: list[str], top: int = 3):
     """Validation accuracy against the `top` hyperparameters that explain it best."""
     done = table[table["val_accuracy"].notna()]
-    ranked = sorted(hyperparameters, key=lambda name: -_effect(done[name], done["val_accuracy"]))[:top]
+    effects = {name: _effect(done[name], done["val_accuracy"]) for name in hyperparameters}
+    ranked = sorted(hyperparameters, key=lambda name: -effects[name])[:top]
     fig, axes = plt.subplots(1, len(ranked), figsize=(4 * len(ranked), 3), squeeze=False)
     for ax, name in zip(axes[0], ranked, strict=True):
         values = done[name]
@@ -103,7 +104,7 @@ def hyperparameter_effects(table: pd.DataFrame, hyperparameters: list[str], top:
             ax.scatter(positions, done["val_accuracy"], alpha=0.7)
             ax.set_xticks(range(len(labels)), labels)
         ax.set(xlabel=name, ylabel="best val_accuracy",
-               title=f"{name} (effect {_effect(values, done['val_accuracy']):.2f})")
+               title=f"{name} (effect {effects[name]:.2f})")
     fig.tight_layout()
     return fig
 

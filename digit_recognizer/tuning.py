@@ -20,6 +20,7 @@ from .io import atomic_path, read_json, write_json
 from .model import active_values, build_model
 
 OBJECTIVE = "val_accuracy"
+RESULT_COLUMNS = (OBJECTIVE, "val_loss", "epochs", "seconds")  # per trial, from its metrics
 WORKER_FILE = "worker.txt"
 TUNERS = {"hyperband": kt.Hyperband, "bayesian": kt.BayesianOptimization, "random": kt.RandomSearch}
 
@@ -144,7 +145,7 @@ def trials_table(tuner: kt.Tuner) -> pd.DataFrame:
         row = {"trial_id": trial.trial_id, "status": trial.status,
                "worker": worker.read_text() if worker.is_file() else None,
                **tunable_values(trial.hyperparameters)}
-        for name in (OBJECTIVE, "val_loss", "epochs", "seconds"):
+        for name in RESULT_COLUMNS:
             row[name] = metrics.get_last_value(name) if metrics.exists(name) else None
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -156,7 +157,7 @@ def trials_table(tuner: kt.Tuner) -> pd.DataFrame:
 
 def hyperparameter_columns(table: pd.DataFrame) -> list[str]:
     """The trials table's hyperparameter columns."""
-    fixed = {"trial_id", "status", "worker", OBJECTIVE, "val_loss", "epochs", "seconds"}
+    fixed = {"trial_id", "status", "worker", *RESULT_COLUMNS}
     return [c for c in table.columns if c not in fixed]
 
 
@@ -174,7 +175,7 @@ def export_results(tuner: kt.Tuner, paths, summary: dict | None = None) -> tuple
         table.to_csv(tmp, index=False)
     write_json(best, paths.best_hyperparameters_file)
     if summary is not None:
-        write_json(summary, paths.tuning_dir / "search.json")
+        write_json(summary, paths.search_summary_file)
     return table, best
 
 
