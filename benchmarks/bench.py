@@ -1,11 +1,15 @@
-"""Side by side, same data, same machine: the public Keras reference recipe against this project's model.
+"""Side by side, same data, same machine: the public Keras reference recipe against this project's
+fast and full profiles.
 
-    python benchmarks/bench.py [--seeds 42 43 44] [--smoke] [--output benchmarks/RESULTS.md]
+    python benchmarks/bench.py [--seeds 42 43 44] [--hyperparameters FILE] [--smoke]
+                               [--output benchmarks/RESULTS.md]
 
-For each seed, both models train on the same seeded split of the data (the embedded sample, or the
-`--data-dir` folder, which needs a test_labels.csv) and are scored on the held-out test labels. Each
-training runs in a process of its own, so its peak memory is its own. The project's model uses the
-hyperparameters of the last search (`make tune`), or the search space's defaults if there is none.
+For each seed, every model trains on the same seeded split of the data (the embedded sample, or the
+`--data-dir` folder, which needs a test_labels.csv) and is scored on the held-out test labels. Each
+training runs in a process of its own, so its peak memory is its own. The project's models use the
+search space's defaults, or the hyperparameters in FILE (a search's best_hyperparameters.json).
+The full profile's record also scores each ensemble member alone and the ensemble with test-time
+augmentation, so the gain of each step is measured on the same run.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from digit_recognizer.manifest import library_versions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 KAGGLE_TEST_ROWS = 28_000
-JOBS = ("reference", "project")
+JOBS = ("reference", "fast", "full")
+TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # pixels (down, right)
 
 
 def reference_model():
@@ -54,18 +59,33 @@ def reference_model():
     return model
 
 
-def run_job(job: str, seed: int, smoke: bool, data_dir: str) -> dict:
-    """Train one model, score it, time a 28,000-digit prediction; returns the figures."""
+def shifted(images: np.ndarray, down: int, right: int) -> np.ndarray:
+    """Images moved by whole pixels, black coming in at the edges."""
+    out = np.zeros_like(images)
+    rows, cols = images.shape[1], images.shape[2]
+    out[:, max(down, 0):rows + min(down, 0), max(right, 0):cols + min(right, 0)] = \
+        images[:, max(-down, 0):rows + min(-down, 0), max(-right, 0):cols + min(-right, 0)]
+    return out
+
+
+def held_out_errors(probabilities: np.ndarray, labels: np.ndarray) -> int:
+    return int((probabilities.argmax(axis=1) != labels).sum())
+
+
+def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file: str) -> dict:
+    """Train one model (or ensemble), score it, time a 28,000-digit prediction; returns the figures."""
     import keras
 
     from digit_recognizer import config, data, features, training, tuning
 
-    profile = config.get_profile("smoke" if smoke else "full")
+    profile = config.get_profile("smoke" if smoke else "full" if job == "reference" else job)
     raw = data.load_data(data_dir or None)
     if raw.y_test is None:
         raise SystemExit(f"{raw.files.folder} has no test_labels.csv: nothing to score against")
     dataset = features.prepare_dataset(raw, profile.validation_fraction, seed, profile.max_train_images)
+    hyperparameters = tuning.load_best_hyperparameters(hyperparameters_file) if hyperparameters_file else None
     training.set_determinism(seed)
+    extra = {}
     start = time.perf_counter()
     if job == "reference":
         model = reference_model()
@@ -76,30 +96,37 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str) -> dict:
                             verbose=2)
         epochs = len(history.epoch)
     else:
-        hyperparameters = tuning.load_best_hyperparameters(config.output_paths().best_hyperparameters_file)
-        model, histories, _, _ = training.train_ensemble(None if smoke else hyperparameters, dataset,
-                                                         profile, seed)
+        model, histories, _, _ = training.train_ensemble(hyperparameters, dataset, profile, seed)
         epochs = sum(len(h) for h in histories)
     train_seconds = time.perf_counter() - start
-    predicted = training.predict_probabilities(model, dataset.x_test).argmax(axis=1)
+    probabilities = training.predict_probabilities(model, dataset.x_test)
+    if job == "full":
+        members = training.ensemble_members(model)
+        extra["member_errors"] = [held_out_errors(training.predict_probabilities(m, dataset.x_test),
+                                                  dataset.y_test) for m in members]
+        views = [training.predict_probabilities(model, shifted(dataset.x_test, down, right))
+                 for down, right in TTA_SHIFTS]
+        extra["tta_errors"] = held_out_errors(sum(views), dataset.y_test)
     kaggle_sized = np.resize(dataset.x_test, (KAGGLE_TEST_ROWS, *dataset.x_test.shape[1:]))
     start = time.perf_counter()
     training.predict_probabilities(model, kaggle_sized)
     predict_seconds = time.perf_counter() - start
     return {
         "job": job, "seed": seed, "test_images": int(len(dataset.y_test)),
-        "accuracy": float((predicted == dataset.y_test).mean()),
-        "errors": int((predicted != dataset.y_test).sum()),
+        "accuracy": float((probabilities.argmax(axis=1) == dataset.y_test).mean()),
+        "errors": held_out_errors(probabilities, dataset.y_test),
         "train_seconds": round(train_seconds, 1), "epochs": epochs,
         "images_per_second": round(epochs * len(dataset.x_train) / train_seconds, 1),
         "predict_28000_seconds": round(predict_seconds, 2),
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **extra,
     }
 
 
-def spawn(job: str, seed: int, smoke: bool, data_dir: str) -> dict:
+def spawn(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file: str) -> dict:
     """Run one job in a fresh process; its last output line is the JSON result."""
-    command = [sys.executable, __file__, "--job", job, "--seeds", str(seed), "--data-dir", data_dir]
+    command = [sys.executable, __file__, "--job", job, "--seeds", str(seed), "--data-dir", data_dir,
+               "--hyperparameters", hyperparameters_file]
     print(f"==> {job}, seed {seed}", flush=True)
     done = subprocess.run(command + (["--smoke"] if smoke else []), stdout=subprocess.PIPE, text=True,
                           env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -145,8 +172,36 @@ def report(results: list[dict], command: str, smoke: bool) -> str:
         rows = [r for r in results if r["job"] == job]
         lines.append(f"| {job} | " + " | ".join(summarize([r[key] for r in rows], digits)
                                                  for key, _, digits in columns) + " |")
-    lines += ["", "Per seed:", "", "```", *(json.dumps(r, sort_keys=True) for r in results), "```", ""]
+    lines += ["", *step_gains(results), "", "Per seed:", "", "```",
+              *(json.dumps(r, sort_keys=True) for r in results), "```", ""]
     return "\n".join(lines)
+
+
+def step_gains(results: list[dict]) -> list[str]:
+    """Held-out errors as each step is added, all from the runs above (mean over seeds)."""
+    def mean(job, value):
+        rows = [value(r) for r in results if r["job"] == job]
+        return f"{np.mean(rows):.1f}" if rows else "-"
+
+    full = [r for r in results if r["job"] == "full"]
+    members = len(full[0]["member_errors"]) if full else 0
+    reference_seconds = [r["train_seconds"] for r in results if r["job"] == "reference"]
+    fast_seconds = [r["train_seconds"] for r in results if r["job"] == "fast"]
+    lines = ["What each step gains, in held-out errors (mean over seeds):", "",
+             "| step | errors |", "| --- | --- |",
+             f"| reference recipe (30 epochs) | {mean('reference', lambda r: r['errors'])} |",
+             "| fast profile: the project's CNN and augmentation, one model "
+             f"| {mean('fast', lambda r: r['errors'])} |",
+             f"| full profile, one member alone (mean of its {members}) "
+             f"| {mean('full', lambda r: np.mean(r['member_errors']))} |",
+             f"| full profile: the {members} members' softmax averaged "
+             f"| {mean('full', lambda r: r['errors'])} |",
+             f"| full profile with test-time augmentation ({len(TTA_SHIFTS)} shifted views; not used) "
+             f"| {mean('full', lambda r: r['tta_errors'])} |"]
+    if reference_seconds and fast_seconds:
+        lines += ["", f"The fast profile trains in {np.mean(fast_seconds) / np.mean(reference_seconds):.0%} "
+                      "of the reference recipe's time."]
+    return lines
 
 
 def main(argv=None) -> int:
@@ -155,13 +210,18 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--smoke", action="store_true", help="tiny run that checks the benchmark itself")
     parser.add_argument("--data-dir", default="", help="a Kaggle-layout folder with test_labels.csv")
+    parser.add_argument("--hyperparameters", default="",
+                        help="a best_hyperparameters.json to train the project's models with; "
+                             "default: the search space's defaults")
     parser.add_argument("--output", default=str(PROJECT_DIR / "benchmarks" / "RESULTS.md"))
     parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job:
-        print(json.dumps(run_job(args.job, args.seeds[0], args.smoke, args.data_dir)), flush=True)
+        print(json.dumps(run_job(args.job, args.seeds[0], args.smoke, args.data_dir, args.hyperparameters)),
+              flush=True)
         return 0
-    results = [spawn(job, seed, args.smoke, args.data_dir) for seed in args.seeds for job in JOBS]
+    results = [spawn(job, seed, args.smoke, args.data_dir, args.hyperparameters)
+               for seed in args.seeds for job in JOBS]
     command = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = report(results, command.strip(), args.smoke)
     with atomic_path(args.output) as tmp:

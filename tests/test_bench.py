@@ -13,5 +13,6 @@ def test_benchmark_smoke_run_writes_a_results_table(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     text = output.read_text()
     assert "smoke run, not a measurement" in text and "Machine: " in text
-    rows = [line for line in text.splitlines() if line.startswith(("| reference |", "| project |"))]
-    assert len(rows) == 2 and all(len(row.split("|")) == 9 for row in rows)
+    rows = [line for line in text.splitlines() if line.startswith(("| reference |", "| fast |", "| full |"))]
+    assert len(rows) == 3 and all(len(row.split("|")) == 9 for row in rows)
+    assert "| full profile: the 1 members' softmax averaged |" in text  # the step table

@@ -19,16 +19,15 @@ def test_default_model_maps_images_to_class_probabilities():
 
 
 def test_hyperparameters_fill_in_defaults_and_reject_unknown_names():
-    hp = hyperparameters_from({"filters_0": 24, "conv_blocks": 3})
+    hp = hyperparameters_from({"filters_0": 24})
     assert hp.values["filters_0"] == 24 and hp.values["dense_units"] == 128
-    assert "filters_2" in hp.values  # the third block's knobs appear with it
     with pytest.raises(ValueError, match=r"unknown hyperparameters \['filterz'\]"):
         hyperparameters_from({"filterz": 1})
 
 
 @pytest.mark.parametrize("values", [
-    {"conv_blocks": 3, "conv_style": "one_5x5", "downsample": "strided", "batch_norm": False},
-    {"optimizer": "rmsprop", "rotation_degrees": 0.0, "zoom": 0.0, "shift": 0.0},
+    {"conv_style": "two_3x3", "downsample": "maxpool", "batch_norm": False, "filters_1": 128},
+    {"optimizer": "rmsprop", "rotation_degrees": 0.0, "zoom": 0.0, "shift": 0.0, "stroke_width_rate": 0.0},
 ])
 def test_every_branch_of_the_search_space_builds(values):
     model = build_model(hyperparameters_from(values))
@@ -46,12 +45,12 @@ def test_ensemble_averages_its_members():
 
 def test_tuner_bookkeeping_and_unused_knobs_are_not_exported():
     hp = kt.HyperParameters()
-    hp.values.update({"conv_blocks": 2, "filters_0": 24, "dense_dropout": 0.30000000000000004,
+    hp.values.update({"conv_style": "two_3x3", "filters_0": 24, "dense_dropout": 0.30000000000000004,
                       "filters_2": 16, "dropout_2": 0.1, "tuner/epochs": 3})
     exported = tunable_values(hp)
     assert exported["filters_0"] == 24 and exported["dense_dropout"] == 0.3
     assert not {"filters_2", "dropout_2", "tuner/epochs"} & set(exported)
-    assert hyperparameters_from(exported).values["conv_blocks"] == 2  # notebook 04 can build it
+    assert hyperparameters_from(exported).values["conv_style"] == "two_3x3"  # notebook 04 can build it
 
 
 def test_archive_keeps_an_earlier_search(tmp_path):

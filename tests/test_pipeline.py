@@ -36,7 +36,7 @@ def test_tuning_training_and_scoring_outputs(smoke_run):
     assert (trials["epochs"] >= 1).all() and (trials["seconds"] > 0).all()
     assert trials["val_accuracy"].is_monotonic_decreasing
     best = json.loads((out / "models" / "tuning" / "best_hyperparameters.json").read_text())
-    assert {"conv_blocks", "filters_0", "learning_rate", "optimizer", "rotation_degrees"} <= set(best)
+    assert {"conv_style", "filters_0", "learning_rate", "optimizer", "rotation_degrees"} <= set(best)
     assert trials.iloc[0][list(best)].to_dict() == best
     metrics = json.loads((out / "models" / "metrics.json").read_text())
     assert metrics["profile"] == "smoke" and metrics["hyperparameters"] == best

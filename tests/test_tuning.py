@@ -47,7 +47,7 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
     assert (paths.tuning_dir / f"smoke-{algorithm}" / "oracle.json").is_file()
     saved = pd.read_csv(paths.trials_file)
     for column in ["trial_id", "worker", "val_accuracy", "val_loss", "epochs", "seconds", "status",
-                   "conv_blocks", "learning_rate", "optimizer", "rotation_degrees"]:
+                   "conv_style", "learning_rate", "optimizer", "rotation_degrees"]:
         assert column in saved.columns, column
     assert json.loads(paths.best_hyperparameters_file.read_text()) == best
     search = json.loads((paths.tuning_dir / "search.json").read_text())
