@@ -30,7 +30,7 @@ DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACL
 .PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run bench test lint lab lock \
         clean distclean
 
-help: ## List the targets (variables: PROFILE=smoke|full, SEED, DATA_DIR, SOURCE, TUNER, MAX_EPOCHS, ...)
+help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, SOURCE, TUNER, MAX_EPOCHS, ...)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -69,7 +69,7 @@ submission: setup ## Notebooks 01, 02, 05: predict test.csv with the trained mod
 run: setup ## Run every notebook in order: data to submission.csv (reports/ gets the executed copies)
 	$(RUN)
 
-bench: setup ## Benchmark: reference recipe vs the project, BENCH_SEEDS seeds, into benchmarks/RESULTS.md
+bench: setup ## Benchmark: reference recipe vs the fast and full profiles, BENCH_SEEDS seeds, into benchmarks/RESULTS.md
 	$(RUN) 01 02 03
 	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 

@@ -21,8 +21,13 @@ OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop
               "nadam": keras.optimizers.Nadam}
 
 
-def augmentation(rotation_degrees: float = 10, zoom: float = 0.1, shift: float = 0.1,
-                 stroke_width_rate: float = 0.0) -> keras.Sequential:
+# The default augmentation strength, shared by `augmentation()` and the search space.
+AUGMENTATION = {"rotation_degrees": 10.0, "zoom": 0.1, "shift": 0.1, "stroke_width_rate": 0.25}
+
+
+def augmentation(rotation_degrees: float = AUGMENTATION["rotation_degrees"],
+                 zoom: float = AUGMENTATION["zoom"], shift: float = AUGMENTATION["shift"],
+                 stroke_width_rate: float = AUGMENTATION["stroke_width_rate"]) -> keras.Sequential:
     """Random rotation, zoom, shift and stroke width; active in training only, so the saved model
     predicts cleanly."""
     steps = []
@@ -63,10 +68,11 @@ def build_model(hp: kt.HyperParameters) -> keras.Model:
     """Augmentation, two convolution blocks, a dense layer, softmax."""
     batch_norm = hp.Boolean("batch_norm", default=True)
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1))
-    x = augmentation(hp.Float("rotation_degrees", 0, 15, step=5, default=10),
-                     hp.Float("zoom", 0.0, 0.15, step=0.05, default=0.1),
-                     hp.Float("shift", 0.0, 0.15, step=0.05, default=0.1),
-                     hp.Choice("stroke_width_rate", [0.0, 0.125, 0.25], default=0.25))(inputs)
+    x = augmentation(hp.Float("rotation_degrees", 0, 15, step=5, default=AUGMENTATION["rotation_degrees"]),
+                     hp.Float("zoom", 0.0, 0.15, step=0.05, default=AUGMENTATION["zoom"]),
+                     hp.Float("shift", 0.0, 0.15, step=0.05, default=AUGMENTATION["shift"]),
+                     hp.Choice("stroke_width_rate", [0.0, 0.125, 0.25],
+                               default=AUGMENTATION["stroke_width_rate"]))(inputs)
     for block in range(2):
         x = conv_block(x, hp, block, batch_norm)
     x = layers.Flatten()(x)

@@ -1,6 +1,6 @@
 """Run the notebooks headless with papermill, in order, each with its parameters.
 
-    python -m digit_recognizer.runner [--profile smoke|full] [--seed N] [--data-dir DIR]
+    python -m digit_recognizer.runner [--profile smoke|fast|full] [--seed N] [--data-dir DIR]
                                       [--output-dir DIR] [--retune] [NOTEBOOK ...]
 
 NOTEBOOK is a number prefix (`03`) or a name; none means all of them. Executed copies go to
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import papermill as pm
 
-from .config import DEFAULT_SEED, NOTEBOOKS_DIR, PROFILES, output_paths
+from .config import DEFAULT_SEED, NOTEBOOKS_DIR, PROFILES, get_profile, output_paths
 
 
 def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -35,6 +35,20 @@ def select(names: list[str], available: list[Path]) -> list[Path]:
             raise SystemExit(f"no single notebook matches {name!r}; have {[nb.stem for nb in available]}")
         chosen.append(matches[0])
     return chosen
+
+
+TUNING_NOTEBOOK = "03_tune"
+
+
+def for_profile(selected: list[Path], profile: str) -> list[Path]:
+    """The notebooks a profile runs: one that does not tune (fast) skips the tuning notebook."""
+    if get_profile(profile).tune:
+        return selected
+    skipped = [nb for nb in selected if nb.stem == TUNING_NOTEBOOK]
+    for notebook in skipped:
+        print(f"==> profile {profile} does not tune: skipping {notebook.name} "
+              "(notebook 04 trains the model's default hyperparameters)", flush=True)
+    return [nb for nb in selected if nb not in skipped]
 
 
 def declared_parameters(notebook: Path) -> set[str]:
@@ -101,7 +115,7 @@ def main(argv=None) -> int:
         "budget_minutes": args.budget_minutes,
     }
     try:
-        run(select(args.notebooks, notebooks()), parameters, paths.reports_dir)
+        run(for_profile(select(args.notebooks, notebooks()), args.profile), parameters, paths.reports_dir)
     except pm.PapermillExecutionError:
         return 1  # already reported, with the notebook and cell
     return 0

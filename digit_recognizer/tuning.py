@@ -75,7 +75,30 @@ def make_tuner(profile: Profile, tuning_dir: Path, seed: int) -> kt.Tuner:
         options = dict(max_trials=profile.tuning_max_trials)
     tuner = _seeded(TUNERS[profile.tuner])(build_model, **common, **options)
     tuner.trial_seed = seed
+    start_from_defaults(tuner.oracle)
     return tuner
+
+
+def default_values(oracle) -> dict:
+    """The search space's default value of every active hyperparameter."""
+    hp = kt.HyperParameters()
+    for knob in oracle.hyperparameters.space:
+        hp.merge([knob])
+    return {knob.name: hp.values[knob.name] for knob in hp.space if hp.is_active(knob)}
+
+
+def start_from_defaults(oracle) -> None:
+    """The first configuration any algorithm tries is the model's defaults, so a search can only replace
+    them with something that beat them on the same budget."""
+    if not hasattr(oracle, "_random_values"):
+        return  # a distributed worker's client: the chief's oracle chooses
+    random_values = oracle._random_values  # a Keras Tuner 1.4 internal, covered by a test
+
+    def defaults_first():
+        defaults = default_values(oracle)
+        return random_values() if oracle._duplicate(defaults) else defaults
+
+    oracle._random_values = defaults_first
 
 
 def stop_new_trials_after(oracle, seconds: float) -> None:

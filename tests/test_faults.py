@@ -39,7 +39,7 @@ RESUMABLE_TRAINING = textwrap.dedent("""
             if epoch + 1 == kill_after:
                 os.kill(os.getpid(), 9)  # as abrupt as a power cut
 
-    profile = dataclasses.replace(config.get_profile("smoke"), train_epochs=4, early_stopping_patience=9)
+    profile = dataclasses.replace(config.get_profile("smoke"), train_epochs=4)
     dataset = features.prepare_dataset(data.load_data(None), 0.1, 1, max_train_images=300)
     _, history, _ = training.train_model(None, dataset, profile, seed=1, verbose=0, backup_dir=backup,
                                          extra_callbacks=[KillAfter()] if kill_after else [])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from digit_recognizer.model import build_model, ensemble, hyperparameters_from
-from digit_recognizer.training import set_determinism
+from digit_recognizer.training import ensemble_members, predict_probabilities, set_determinism
 from digit_recognizer.tuning import archive_search, tunable_values
 
 
@@ -62,3 +62,12 @@ def test_archive_keeps_an_earlier_search(tmp_path):
     assert archived.parent == tmp_path / "archive"
     assert (archived / "full" / "oracle.json").is_file() and (archived / "trials.csv").is_file()
     assert not (tmp_path / "full").exists()
+
+
+def test_an_ensemble_predicts_member_by_member_with_the_same_result():
+    set_determinism(2)
+    members = [build_model(kt.HyperParameters()) for _ in range(3)]
+    model = ensemble(members)
+    assert len(ensemble_members(model)) == 3 and ensemble_members(members[0]) == [members[0]]
+    images = np.random.default_rng(2).random((5, 28, 28, 1), dtype=np.float32)
+    assert np.allclose(predict_probabilities(model, images), model.predict(images, verbose=0), atol=1e-6)

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from digit_recognizer.config import NOTEBOOKS_DIR, PROFILES, PROJECT_DIR
-from digit_recognizer.runner import declared_parameters, notebooks, select
+from digit_recognizer.runner import declared_parameters, for_profile, notebooks, select
 
 NOTEBOOKS = notebooks()
 
@@ -25,9 +25,16 @@ def test_notebook_is_committed_clean_with_a_parameters_cell(notebook):
     assert sum(c["cell_type"] == "markdown" for c in cells) >= 3  # a narrative, not bare code
 
 
-def test_profiles_smoke_and_full():
-    assert {"smoke", "full"} <= set(PROFILES)
+def test_profiles_smoke_fast_and_full():
+    assert {"smoke", "fast", "full"} <= set(PROFILES)
     assert PROFILES["smoke"].max_train_images and PROFILES["full"].max_train_images is None
+    assert not PROFILES["fast"].tune and PROFILES["full"].tune
+    assert PROFILES["full"].ensemble_size > 1 and PROFILES["fast"].ensemble_size == 1
+
+
+def test_a_profile_that_does_not_tune_skips_the_tuning_notebook():
+    assert [nb.stem[:2] for nb in for_profile(NOTEBOOKS, "fast")] == ["01", "02", "04", "05"]
+    assert for_profile(NOTEBOOKS, "full") == NOTEBOOKS
 
 
 def test_select_by_number_or_name():

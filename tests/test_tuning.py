@@ -14,9 +14,14 @@ import pandas as pd
 import pytest
 
 from digit_recognizer import config, data, features, tuning
+from digit_recognizer.model import hyperparameters_from
 from digit_recognizer.training import set_determinism
 
 SMOKE = config.get_profile("smoke")
+
+
+def build_model_defaults():
+    return hyperparameters_from({})
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +55,8 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
                    "conv_style", "learning_rate", "optimizer", "rotation_degrees"]:
         assert column in saved.columns, column
     assert json.loads(paths.best_hyperparameters_file.read_text()) == best
+    first = tuner.oracle.get_trial(min(tuner.oracle.trials, key=int)).hyperparameters
+    assert tuning.tunable_values(first) == tuning.tunable_values(build_model_defaults())  # defaults first
     search = json.loads((paths.tuning_dir / "search.json").read_text())
     assert search["tuner"] == algorithm and search["peak_memory_mb"] > 100
 
