@@ -70,7 +70,6 @@ run: setup ## Run every notebook in order: data to submission.csv (reports/ gets
 	$(RUN)
 
 bench: setup ## Benchmark: reference recipe vs the fast and full profiles, BENCH_SEEDS seeds, into benchmarks/RESULTS.md
-	$(RUN) 01 02 03
 	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
 test: setup ## Run the whole test suite

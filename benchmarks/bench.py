@@ -1,8 +1,8 @@
 """Side by side, same data, same machine: the public Keras reference recipe against this project's
 fast and full profiles.
 
-    python benchmarks/bench.py [--seeds 42 43 44] [--hyperparameters FILE] [--smoke]
-                               [--output benchmarks/RESULTS.md]
+    python benchmarks/bench.py [--seeds 42 43 44] [--jobs reference fast full] [--hyperparameters FILE]
+                               [--smoke] [--output benchmarks/RESULTS.md]
 
 For each seed, every model trains on the same seeded split of the data (the embedded sample, or the
 `--data-dir` folder, which needs a test_labels.csv) and is scored on the held-out test labels. Each
@@ -168,7 +168,7 @@ def report(results: list[dict], command: str, smoke: bool) -> str:
         "| model | " + " | ".join(title for _, title, _ in columns) + " |",
         "| --- |" + " --- |" * len(columns),
     ]
-    for job in JOBS:
+    for job in sorted({r["job"] for r in results}, key=JOBS.index):
         rows = [r for r in results if r["job"] == job]
         lines.append(f"| {job} | " + " | ".join(summarize([r[key] for r in rows], digits)
                                                  for key, _, digits in columns) + " |")
@@ -214,6 +214,7 @@ def main(argv=None) -> int:
                         help="a best_hyperparameters.json to train the project's models with; "
                              "default: the search space's defaults")
     parser.add_argument("--output", default=str(PROJECT_DIR / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--jobs", nargs="+", choices=JOBS, default=list(JOBS), help="default: all three")
     parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job:
@@ -221,7 +222,7 @@ def main(argv=None) -> int:
               flush=True)
         return 0
     results = [spawn(job, seed, args.smoke, args.data_dir, args.hyperparameters)
-               for seed in args.seeds for job in JOBS]
+               for seed in args.seeds for job in JOBS if job in args.jobs]
     command = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = report(results, command.strip(), args.smoke)
     with atomic_path(args.output) as tmp:
