@@ -1,5 +1,6 @@
 """The benchmark script itself works end to end (a smoke run: no figure here is a measurement)."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -16,3 +17,11 @@ def test_benchmark_smoke_run_writes_a_results_table(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith(("| reference |", "| fast |", "| full |"))]
     assert len(rows) == 3 and all(len(row.split("|")) == 9 for row in rows)
     assert "| full profile: the 1 members' softmax averaged |" in text  # the step table
+
+
+def test_reference_recipe_augments_only_as_the_public_recipe_does():
+    spec = importlib.util.spec_from_file_location("bench", PROJECT_DIR / "benchmarks" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    steps = bench.reference_model().get_layer("augmentation").layers
+    assert [type(step).__name__ for step in steps] == ["RandomRotation", "RandomZoom", "RandomTranslation"]
