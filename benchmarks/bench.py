@@ -189,16 +189,19 @@ def step_gains(results: list[dict]) -> list[str]:
     reference_seconds = [r["train_seconds"] for r in results if r["job"] == "reference"]
     fast_seconds = [r["train_seconds"] for r in results if r["job"] == "fast"]
     lines = ["What each step gains, in held-out errors (mean over seeds):", "",
-             "| step | errors |", "| --- | --- |",
-             f"| reference recipe (30 epochs) | {mean('reference', lambda r: r['errors'])} |",
-             "| fast profile: the project's CNN and augmentation, one model "
-             f"| {mean('fast', lambda r: r['errors'])} |",
-             f"| full profile, one member alone (mean of its {members}) "
-             f"| {mean('full', lambda r: np.mean(r['member_errors']))} |",
-             f"| full profile: the {members} members' softmax averaged "
-             f"| {mean('full', lambda r: r['errors'])} |",
-             f"| full profile with test-time augmentation ({len(TTA_SHIFTS)} shifted views; not used) "
-             f"| {mean('full', lambda r: r['tta_errors'])} |"]
+             "| step | errors |", "| --- | --- |"]
+    if reference_seconds:
+        lines.append(f"| reference recipe (30 epochs) | {mean('reference', lambda r: r['errors'])} |")
+    if fast_seconds:
+        lines.append("| fast profile: the project's CNN and augmentation, one model "
+                     f"| {mean('fast', lambda r: r['errors'])} |")
+    if full:
+        lines += [f"| full profile, one member alone (mean of its {members}) "
+                  f"| {mean('full', lambda r: np.mean(r['member_errors']))} |",
+                  f"| full profile: the {members} members' softmax averaged "
+                  f"| {mean('full', lambda r: r['errors'])} |",
+                  f"| full profile with test-time augmentation ({len(TTA_SHIFTS)} shifted views; not used) "
+                  f"| {mean('full', lambda r: r['tta_errors'])} |"]
     if reference_seconds and fast_seconds:
         lines += ["", f"The fast profile trains in {np.mean(fast_seconds) / np.mean(reference_seconds):.0%} "
                       "of the reference recipe's time."]
