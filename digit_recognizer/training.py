@@ -96,11 +96,22 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
     return [layer for layer in model.layers if isinstance(layer, keras.Model)]
 
 
-def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def forward_pass(model: keras.Model, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
+    """`model(images)` in inference mode, batch by batch through one compiled graph: on 2 CPU cores
+    about a third faster than `model.predict`, whose per-batch machinery costs more than these small
+    CNNs do."""
+    if not len(images):
+        return np.zeros((0, *model.output_shape[1:]), dtype=np.float32)
+    forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+    return np.concatenate([forward(images[start:start + batch_size]).numpy()
+                           for start in range(0, len(images), batch_size)])
+
+
+def predict_probabilities(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """Class probabilities; an ensemble's members predict one after the other and are averaged, which
     on a CPU is faster than running them side by side in one graph."""
     members = ensemble_members(model)
-    return sum(m.predict(images, batch_size=batch_size, verbose=0) for m in members) / len(members)
+    return sum(forward_pass(m, images) for m in members) / len(members)
 
 
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, confusion: bool = True) -> dict:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from digit_recognizer.model import build_model, ensemble, hyperparameters_from
-from digit_recognizer.training import ensemble_members, predict_probabilities, set_determinism
+from digit_recognizer.training import ensemble_members, forward_pass, predict_probabilities, set_determinism
 from digit_recognizer.tuning import archive_search, tunable_values
 
 
@@ -71,3 +71,11 @@ def test_an_ensemble_predicts_member_by_member_with_the_same_result():
     assert len(ensemble_members(model)) == 3 and ensemble_members(members[0]) == [members[0]]
     images = np.random.default_rng(2).random((5, 28, 28, 1), dtype=np.float32)
     assert np.allclose(predict_probabilities(model, images), model.predict(images, verbose=0), atol=1e-6)
+
+
+def test_the_compiled_forward_pass_matches_keras_predict_across_batches():
+    set_determinism(3)
+    model = build_model(kt.HyperParameters())
+    images = np.random.default_rng(3).random((7, 28, 28, 1), dtype=np.float32)
+    assert np.allclose(forward_pass(model, images, batch_size=3), model.predict(images, verbose=0), atol=1e-6)
+    assert forward_pass(model, images[:0]).shape == (0, 10)
