@@ -66,7 +66,7 @@ PROFILES = {
         tuning_budget_minutes=1,
         tuning_patience=1,
         ensemble_size=1,
-        train_epochs=36,
+        train_epochs=32,
         batch_size=64,
     ),
     "full": Profile(
