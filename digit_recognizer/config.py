@@ -20,8 +20,8 @@ NUM_CLASSES = 10
 @dataclass(frozen=True)
 class Profile:
     """How much work a run does. `smoke` proves the pipeline in seconds; `fast` trains one untuned CNN
-    in 2 to 6 minutes on 2 cores, aiming at the public reference recipe's accuracy in half its time;
-    `full` tunes, then trains an ensemble for the real submission."""
+    in about 5 minutes on 2 cores (293 s in benchmarks/RESULTS.md), aiming at the public reference
+    recipe's accuracy in half its time; `full` tunes, then trains an ensemble for the real submission."""
 
     name: str
     validation_fraction: float
