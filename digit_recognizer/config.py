@@ -80,7 +80,7 @@ PROFILES = {
         tuning_budget_minutes=10,
         tuning_patience=3,
         ensemble_size=3,
-        train_epochs=50,
+        train_epochs=32,
         batch_size=64,
     ),
 }
