@@ -20,7 +20,7 @@ NUM_CLASSES = 10
 @dataclass(frozen=True)
 class Profile:
     """How much work a run does. `smoke` proves the pipeline in seconds; `fast` trains one untuned CNN
-    in about 5 minutes on 2 cores (293 s in benchmarks/RESULTS.md), aiming at the public reference
+    in about 5 minutes on 2 cores (292 s in benchmarks/RESULTS.md), aiming at the public reference
     recipe's accuracy in half its time; `full` tunes, then trains an ensemble for the real submission."""
 
     name: str
