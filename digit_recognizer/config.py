@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
-RAW_DATA_DIR = PROJECT_DIR / "data" / "raw"
 SAMPLE_DATA_DIR = PROJECT_DIR / "data" / "sample"
-EXTERNAL_DATA_DIR = PROJECT_DIR / "data" / "external"
+# `data_dir` value that asks for the embedded sample by name
+SAMPLE = "sample"
+# Set by Kaggle in its notebooks; the root is overridable for tests only.
+KAGGLE_ENV = "KAGGLE_KERNEL_RUN_TYPE"
+KAGGLE_ROOT_ENV = "DIGIT_RECOGNIZER_KAGGLE_ROOT"
+
+
+def on_kaggle() -> bool:
+    return KAGGLE_ENV in os.environ
+
+
+def kaggle_root() -> Path:
+    return Path(os.environ.get(KAGGLE_ROOT_ENV) or "/kaggle")
+
+
+def is_source_checkout() -> bool:
+    """True when the package runs from a clone (editable install), not from site-packages."""
+    return (PROJECT_DIR / "pyproject.toml").is_file() and NOTEBOOKS_DIR.is_dir()
+
+
+def work_dir() -> Path:
+    """Where a run keeps its data/raw and writes its outputs by default: /kaggle/working on Kaggle, the
+    project folder in a clone, else the current folder; never the installed package's folder."""
+    if on_kaggle():
+        return kaggle_root() / "working"
+    if is_source_checkout():
+        return PROJECT_DIR
+    return Path.cwd().resolve()
+
+
+def raw_data_dir() -> Path:
+    """Kaggle's competition files, as `make data` downloads them."""
+    return work_dir() / "data" / "raw"
+
+
+def external_data_dir() -> Path:
+    return work_dir() / "data" / "external"
 
 DEFAULT_SEED = 42
 IMAGE_SIZE = 28
@@ -157,4 +193,5 @@ class OutputPaths:
 
 
 def output_paths(output_dir: str | Path | None = None) -> OutputPaths:
-    return OutputPaths(Path(output_dir).resolve() if output_dir else PROJECT_DIR)
+    """The given folder, or `work_dir()`."""
+    return OutputPaths(Path(output_dir).resolve() if output_dir else work_dir())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import NUM_CLASSES, NUM_PIXELS, RAW_DATA_DIR, SAMPLE_DATA_DIR
+from .config import NUM_CLASSES, NUM_PIXELS, SAMPLE, SAMPLE_DATA_DIR, kaggle_root, on_kaggle, raw_data_dir
 
 PIXEL_COLUMNS = [f"pixel{i}" for i in range(NUM_PIXELS)]
 TRAIN_COLUMNS = ["label", *PIXEL_COLUMNS]
@@ -35,16 +36,26 @@ def _fail(path, message: str, line: int | None = None, column: str | None = None
 
 # --- locating ------------------------------------------------------------------------------------
 
+# What Kaggle's website and `kaggle competitions download` give: the whole competition or one file zipped.
+COMPETITION_ZIP = "digit-recognizer.zip"
+COMPETITION_FILES = ("train.csv", "train.csv.gz", "train.csv.zip", "test.csv", "test.csv.gz", "test.csv.zip",
+                     "sample_submission.csv", "sample_submission.csv.zip", COMPETITION_ZIP)
+
 
 @dataclass(frozen=True)
 class DataFiles:
     train: Path
     test: Path
     test_labels: Path | None  # true labels of test.csv, where known (local scoring)
+    description: str = ""  # which data set, in words, for the notebooks and the run manifest
 
     @property
     def folder(self) -> Path:
         return self.train.parent
+
+    @property
+    def is_sample(self) -> bool:
+        return self.folder.resolve() == SAMPLE_DATA_DIR.resolve()
 
 
 def find_csv(folder: Path, stem: str) -> Path | None:
@@ -55,26 +66,90 @@ def find_csv(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def data_files(folder: str | Path) -> DataFiles:
+def has_train_and_test(folder: Path) -> bool:
+    return bool(find_csv(folder, "train") and find_csv(folder, "test"))
+
+
+def unpack_zips(folder: Path) -> list[Path]:
+    """Kaggle's zips in `folder` unpacked beside them, checked, for the CSVs the folder lacks."""
+    written = []
+    for name in (COMPETITION_ZIP, "train.csv.zip", "test.csv.zip"):
+        if has_train_and_test(folder):
+            break
+        archive = folder / name
+        if archive.is_file():
+            if not os.access(folder, os.W_OK):
+                _fail(archive, "cannot unpack it here (read-only folder): unzip it into a writable folder "
+                               "and give that folder as the data folder")
+            from .archives import extract_competition_zip  # only when there is a zip to unpack
+
+            written += extract_competition_zip(archive, folder)
+            print(f"unpacked {archive.name} in {folder}: {', '.join(p.name for p in written)}")
+    return written
+
+
+def data_files(folder: str | Path, description: str = "") -> DataFiles:
+    """The files of a Kaggle-layout folder, unpacking Kaggle's zips where the CSVs are missing."""
     folder = Path(folder)
     if not folder.is_dir():
         _fail(folder, "data folder not found")
+    unpack_zips(folder)
     train, test = find_csv(folder, "train"), find_csv(folder, "test")
     for stem, found in (("train", train), ("test", test)):
         if found is None:
             _fail(folder, f"no {stem}.csv or {stem}.csv.gz in this folder (expected Kaggle's layout)")
-    return DataFiles(train, test, find_csv(folder, "test_labels"))
+    return DataFiles(train, test, find_csv(folder, "test_labels"), description or f"the files in {folder}")
+
+
+def sample_files() -> DataFiles:
+    return data_files(SAMPLE_DATA_DIR, "the embedded sample (10,000 MNIST digits in data/sample), not "
+                                       "Kaggle's data: its submission is no Kaggle submission")
+
+
+def kaggle_input_folder() -> Path | None:
+    """In a Kaggle notebook: the competition's folder, or any added data set with train and test CSVs."""
+    inputs = kaggle_root() / "input"
+    candidates = [inputs / "digit-recognizer", *sorted(inputs.glob("*")), *sorted(inputs.glob("*/*"))]
+    return next((c for c in candidates if c.is_dir() and has_train_and_test(c)), None)
+
+
+def _raw_data(raw_dir: Path) -> DataFiles | None:
+    """Kaggle's files in `raw_dir`; None if it holds none at all; an error if it holds only some."""
+    present = sorted(name for name in COMPETITION_FILES if (raw_dir / name).is_file())
+    if not present:
+        return None
+    unpack_zips(raw_dir)
+    missing = [stem + ".csv" for stem in ("train", "test") if not find_csv(raw_dir, stem)]
+    if missing:
+        _fail(raw_dir, f"holds {', '.join(present)} but no {' or '.join(missing)}: download the whole "
+                       "competition (`make data`) or give another data folder; the sample is used only "
+                       "when this folder holds no competition file at all")
+    return data_files(raw_dir, f"Kaggle's competition files in {raw_dir}")
 
 
 def locate_data(data_dir: str | Path | None = None) -> DataFiles:
-    """The folder to use: `data_dir` if given, else Kaggle's files in data/raw/, else the sample."""
-    if data_dir:
-        return data_files(data_dir)
-    if find_csv(RAW_DATA_DIR, "train") and find_csv(RAW_DATA_DIR, "test"):
-        return data_files(RAW_DATA_DIR)
-    print(f"Kaggle's train.csv/test.csv not found in {RAW_DATA_DIR} (see `make data`); "
-          f"using the embedded sample in {SAMPLE_DATA_DIR}.")
-    return data_files(SAMPLE_DATA_DIR)
+    """The data set to use, said in one printed line.
+
+    `data_dir` if given ("sample": the embedded sample); else, in a Kaggle notebook, the competition's
+    input folder; else Kaggle's files in data/raw/; else, only when data/raw/ holds no competition file
+    at all, the embedded sample.
+    """
+    if str(data_dir or "") == SAMPLE:
+        files = sample_files()
+    elif data_dir:
+        files = data_files(data_dir, f"the data folder given, {Path(data_dir).resolve()}")
+    elif on_kaggle() and (found := kaggle_input_folder()):
+        files = data_files(found, f"Kaggle's competition files in {found}")
+    elif found := _raw_data(raw_data_dir()):
+        files = found
+    elif on_kaggle():
+        _fail(kaggle_root() / "input", "no folder here holds train.csv and test.csv: add the competition's "
+                                       f"data to the notebook, or set data_dir (\"{SAMPLE}\" for the sample)")
+    else:
+        print(f"no competition files in {raw_data_dir()} (`make data` downloads them)")
+        files = sample_files()
+    print(f"data: {files.description}")
+    return files
 
 
 # --- checksums -----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import papermill as pm
 
-from .config import DEFAULT_SEED, NOTEBOOKS_DIR, PROFILES, get_profile, output_paths
+from .config import DEFAULT_SEED, NOTEBOOKS_DIR, PROFILES, SAMPLE, get_profile, output_paths
 
 
 def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -74,8 +74,9 @@ def run(selected: list[Path], parameters: dict, reports_dir: Path,
         print(f"==> [{number}/{len(selected)}] {notebook.name} {given}", flush=True)
         start = time.perf_counter()
         try:
+            # kernels start in the caller's folder: an installed copy's default outputs go there
             pm.execute_notebook(str(notebook), str(output), parameters=given, kernel_name=kernel_name,
-                                cwd=str(notebook.parent), log_output=True, progress_bar=False)
+                                cwd=os.getcwd(), log_output=True, progress_bar=False)
         except pm.PapermillExecutionError as error:
             print(f"==> {notebook.name} FAILED in cell {error.exec_count}: {error.ename}: {error.evalue}\n"
                   f"    the executed copy shows the traceback: {output}", file=sys.stderr, flush=True)
@@ -92,8 +93,12 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="*", help="number prefixes or names; default: all, in order")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--data-dir", default="", help="a folder in Kaggle's layout; default: auto")
-    parser.add_argument("--output-dir", default="", help="root for models/, reports/, submission.csv")
+    parser.add_argument("--data-dir", default="",
+                        help=f"a folder in Kaggle's layout, or {SAMPLE!r} for the embedded sample; "
+                             "default: Kaggle's input folder on Kaggle, else data/raw/, else the sample")
+    parser.add_argument("--output-dir", default="",
+                        help="root for models/, reports/, submission.csv; default: /kaggle/working on "
+                             "Kaggle, the project folder in a clone, else the current folder")
     parser.add_argument("--retune", action="store_true", help="archive the earlier search, start afresh")
     parser.add_argument("--tuner", default="", help="hyperband, bayesian or random (default: profile's)")
     parser.add_argument("--max-epochs", type=int, default=0, help="per trial (default: profile's)")
@@ -106,7 +111,7 @@ def main(argv=None) -> int:
     parameters = {
         "profile": args.profile,
         "seed": args.seed,
-        "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else "",
+        "data_dir": args.data_dir if args.data_dir in ("", SAMPLE) else str(Path(args.data_dir).resolve()),
         "output_dir": str(paths.root),
         "retune": args.retune,
         "algorithm": args.tuner,
