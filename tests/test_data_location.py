@@ -62,7 +62,8 @@ def test_partial_raw_folder_is_an_error_not_the_sample(raw_dir, present, missing
     write_csv(raw_dir.parent / "full" / "sample_submission.csv", ["ImageId", "Label"], [[1, 0]])
     for name in present:
         shutil.copy(raw_dir.parent / "full" / name, raw_dir / name)
-    with pytest.raises(data.DataError, match=rf"raw: holds {present[0]} but {missing}: .*sample is used only"):
+    expected = rf"raw: holds {present[0]} but {missing}: .*sample is used only"
+    with pytest.raises(data.DataError, match=expected):
         data.locate_data()
     assert sorted(p.name for p in raw_dir.iterdir()) == present
 
@@ -103,7 +104,8 @@ def test_on_kaggle_the_competition_input_is_read_and_outputs_go_to_working(kaggl
     kaggle_csvs(kaggle / "input" / "digit-recognizer")
     files = data.locate_data()
     assert files.folder == kaggle / "input" / "digit-recognizer"
-    assert f"data: Kaggle's competition files in {kaggle / 'input' / 'digit-recognizer'}" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"data: Kaggle's competition files in {kaggle / 'input' / 'digit-recognizer'}" in said
     assert config.output_paths().root == kaggle / "working"
     assert config.raw_data_dir() == kaggle / "working" / "data" / "raw"
 
@@ -117,7 +119,7 @@ def test_on_kaggle_an_added_copy_of_the_data_is_found(kaggle, folder):
 
 
 def test_on_kaggle_without_data_is_an_error_that_says_what_to_do(kaggle):
-    with pytest.raises(data.DataError, match=r"input: no folder here holds train\.csv and test\.csv: add the"):
+    with pytest.raises(data.DataError, match=r"input: no folder here holds train\.csv and test\.csv: add"):
         data.locate_data()
 
 
