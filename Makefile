@@ -10,6 +10,9 @@ TUNER          ?=
 MAX_EPOCHS     ?=
 MAX_TRIALS     ?=
 BUDGET_MINUTES ?=
+# TensorFlow switches: DETERMINISTIC=0 for speed on a GPU, MIXED_PRECISION=1 for float16 on a GPU
+DETERMINISTIC   ?= 1
+MIXED_PRECISION ?= 0
 # distributed tuning
 ORACLE_IP   ?= 127.0.0.1
 ORACLE_PORT ?= 8000
@@ -20,7 +23,8 @@ PYTHON   ?= python3
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
-COMMON := --profile $(PROFILE) --seed $(SEED)
+COMMON := --profile $(PROFILE) --seed $(SEED) $(if $(filter 0,$(DETERMINISTIC)),--no-deterministic) \
+          $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision)
 SEARCH := $(if $(TUNER),--tuner $(TUNER)) $(if $(MAX_EPOCHS),--max-epochs $(MAX_EPOCHS)) \
           $(if $(MAX_TRIALS),--max-trials $(MAX_TRIALS)) $(if $(BUDGET_MINUTES),--budget-minutes $(BUDGET_MINUTES))
 RUN    := $(PY) -m digit_recognizer.runner $(COMMON) $(SEARCH) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")

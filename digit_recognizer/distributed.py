@@ -39,14 +39,17 @@ def main(argv=None) -> int:
     parser.add_argument("--max-epochs", type=int, default=0)
     parser.add_argument("--max-trials", type=int, default=0)
     parser.add_argument("--budget-minutes", type=float, default=0)
+    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--mixed-precision", action="store_true")
     args = parser.parse_args(argv)
 
     configure(args.role, args.ip, args.port, args.worker_id)
-    from . import features, training, tuning  # TensorFlow loads after the environment is set
+    from . import features, runtime, training, tuning  # TensorFlow loads after the environment is set
 
     paths = output_paths(args.output_dir or None)
     profile = tuning.search_settings(get_profile(args.profile), args.tuner, args.max_epochs, args.max_trials,
                                      args.budget_minutes)
+    print(runtime.configure(args.deterministic, args.mixed_precision), flush=True)
     training.set_determinism(args.seed)
     dataset = features.load_dataset(paths.dataset_file)
     tuner = tuning.make_tuner(profile, paths.tuning_dir, args.seed)

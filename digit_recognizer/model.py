@@ -81,7 +81,7 @@ def build_model(hp: kt.HyperParameters) -> keras.Model:
         x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.Activation("relu")(x)
     x = layers.Dropout(hp.Float("dense_dropout", 0.0, 0.5, step=0.1, default=0.4))(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32")(x)  # also in mixed precision
 
     model = keras.Model(inputs, outputs, name="digit_cnn")
     optimizer = OPTIMIZERS[hp.Choice("optimizer", sorted(OPTIMIZERS), default="adam")]

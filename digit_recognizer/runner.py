@@ -104,6 +104,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-epochs", type=int, default=0, help="per trial (default: profile's)")
     parser.add_argument("--max-trials", type=int, default=0, help="default: profile's")
     parser.add_argument("--budget-minutes", type=float, default=0, help="no new trial after this")
+    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
+                        help="deterministic TensorFlow ops: byte-identical re-runs, slower on a GPU")
+    parser.add_argument("--mixed-precision", action="store_true", help="float16 compute (needs a GPU)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -118,6 +121,8 @@ def main(argv=None) -> int:
         "max_epochs": args.max_epochs,
         "max_trials": args.max_trials,
         "budget_minutes": args.budget_minutes,
+        "deterministic": args.deterministic,
+        "mixed_precision": args.mixed_precision,
     }
     try:
         run(for_profile(select(args.notebooks, notebooks()), args.profile), parameters, paths.reports_dir)

@@ -12,20 +12,18 @@ import pandas as pd
 import tensorflow as tf
 from sklearn.metrics import confusion_matrix
 
+from . import runtime
 from .config import IMAGE_SIZE, NUM_CLASSES, Profile
 from .io import atomic_path, write_json
 from .model import ENSEMBLE_NAME, build_model, ensemble, hyperparameters_from
 
 
 def set_determinism(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow and make TensorFlow ops deterministic."""
+    """Seed Python, NumPy and TensorFlow and, unless `runtime.configure` turned it off, make TensorFlow's
+    ops deterministic."""
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
-def device_summary() -> str:
-    gpus = tf.config.list_physical_devices("GPU")
-    return f"{len(gpus)} GPU(s): {[g.name for g in gpus]}" if gpus else "CPU only (no GPU visible)"
+    if runtime.op_determinism():
+        tf.config.experimental.enable_op_determinism()
 
 
 def cosine_learning_rate(initial: float, epochs: int, floor: float = 0.01):
