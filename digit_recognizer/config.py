@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass
+from numbers import Integral, Real
 from pathlib import Path
+
+from .messages import quote
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
@@ -51,6 +55,8 @@ DEFAULT_SEED = 42
 IMAGE_SIZE = 28
 NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 NUM_CLASSES = 10
+MAX_SEED = 2**31 - 1  # NumPy takes seeds below 2**32; an ensemble member or a trial adds a little to it
+TUNER_NAMES = ("hyperband", "bayesian", "random")
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class Profile:
     validation_fraction: float
     max_train_images: int | None  # None: every training image
     tune: bool  # False: skip the search and train the model's default hyperparameters
-    tuner: str  # "hyperband", "bayesian" or "random"
+    tuner: str  # one of TUNER_NAMES
     tuning_max_epochs: int
     tuning_max_trials: int  # ignored by Hyperband, which sizes itself from max_epochs
     tuning_budget_minutes: float  # no new trial starts after this
@@ -122,11 +128,48 @@ PROFILES = {
 }
 
 
+class SettingError(ValueError):
+    """A run setting (notebook parameter, runner option) is invalid; `setting` names it."""
+
+    def __init__(self, setting: str, problem: str):
+        super().__init__(f"{setting}: {problem}")
+        self.setting, self.problem = setting, problem
+
+
 def get_profile(name: str) -> Profile:
-    try:
+    if isinstance(name, str) and name in PROFILES:
         return PROFILES[name]
-    except KeyError:
-        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
+    raise SettingError("profile", f"unknown profile {quote(name)}; choose one of {sorted(PROFILES)}")
+
+
+def _whole(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _seed_problem(seed) -> str | None:
+    if not _whole(seed):
+        return "is not a whole number"
+    return "is negative" if seed < 0 else "is too large" if seed > MAX_SEED else None
+
+
+def check_settings(profile: str, seed: int = DEFAULT_SEED, algorithm: str = "", max_epochs: int = 0,
+                   max_trials: int = 0, budget_minutes: float = 0) -> Profile:
+    """The named profile, once every setting of a run is valid: the one check that the runner, the
+    notebooks and the tuner make before any work. 0 or "" for a search setting keeps the profile's."""
+    chosen = get_profile(profile)
+    if problem := _seed_problem(seed):
+        raise SettingError("seed", f"{quote(seed)} {problem}; expected a whole number from 0 to {MAX_SEED}")
+    if algorithm and algorithm not in TUNER_NAMES:
+        raise SettingError("algorithm", f"unknown tuner {quote(algorithm)}; "
+                                        f"choose one of {sorted(TUNER_NAMES)} (empty: the profile's)")
+    for setting, value in (("max_epochs", max_epochs), ("max_trials", max_trials)):
+        if not _whole(value) or value < 0:
+            raise SettingError(setting, f"{quote(value)} is not a whole number >= 0 (0: the profile's)")
+    minutes = budget_minutes
+    if not (isinstance(minutes, Real) and not isinstance(minutes, bool) and 0 <= minutes < math.inf):
+        raise SettingError("budget_minutes", f"{quote(minutes)} is not a number of minutes >= 0 "
+                                             "(0: the profile's)")
+    return chosen
 
 
 @dataclass(frozen=True)

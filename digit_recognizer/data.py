@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import gzip
 import hashlib
 import io
@@ -14,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .config import NUM_CLASSES, NUM_PIXELS, SAMPLE, SAMPLE_DATA_DIR, kaggle_root, on_kaggle, raw_data_dir
+from .messages import quote, shorten
 
 PIXEL_COLUMNS = [f"pixel{i}" for i in range(NUM_PIXELS)]
 TRAIN_COLUMNS = ["label", *PIXEL_COLUMNS]
@@ -30,7 +33,7 @@ def _fail(path, message: str, line: int | None = None, column: str | None = None
     if line is not None:
         where += f", line {line}"
     if column is not None:
-        where += f", column {column!r}"
+        where += f", column {quote(column)}"
     raise DataError(f"{where}: {message}")
 
 
@@ -182,10 +185,10 @@ def verify_checksums(folder: str | Path) -> list[str]:
         expected, _, name = row.partition("  ")
         path = folder / name.strip()
         if not path.is_file():
-            _fail(sums, f"lists {name.strip()!r}, which is missing", line=number)
+            _fail(sums, f"lists {quote(name.strip())}, which is missing", line=number)
         actual = sha256(path)
         if actual != expected.strip():
-            _fail(path, f"SHA-256 is {actual}, but SHA256SUMS expects {expected.strip()}: "
+            _fail(path, f"SHA-256 is {actual}, but SHA256SUMS expects {shorten(expected.strip(), 80)}: "
                         "the file is corrupt or was changed")
         checked.append(name.strip())
     return checked
@@ -195,20 +198,56 @@ def verify_checksums(folder: str | Path) -> list[str]:
 
 
 def _read_text(path: Path) -> str:
+    """The file as text: a UTF-8 byte-order mark (Excel's "CSV UTF-8") dropped, line ends made "\\n"."""
     try:
         if path.name.endswith(".gz"):
-            with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-                return f.read()
-        return path.read_text(encoding="utf-8")
+            with gzip.open(path, "rb") as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
     except FileNotFoundError:
         _fail(path, "file not found")
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         _fail(path, f"truncated or corrupt gzip file ({error})")
+    except OSError as error:
+        _fail(path, f"cannot be read ({error.strerror})")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        _fail(path, "UTF-16 text (a spreadsheet's \"Unicode text\"?); save it as CSV UTF-8", line=1)
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        _fail(path, f"not a UTF-8 text CSV ({error})")
+        at = error.start + (3 if raw.startswith(codecs.BOM_UTF8) else 0)  # the codec counts after the mark
+        field = raw.count(b",", raw.rfind(b"\n", 0, at) + 1, at) + 1
+        _fail(path, f"byte 0x{raw[at]:02x} in field {field} is not UTF-8 text; save the file as CSV UTF-8",
+              line=raw.count(b"\n", 0, at) + 1)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _fields(line: str) -> list[str]:
+    """The fields of one CSV line, with quotes and surrounding spaces removed."""
+    fields = next(csv.reader([line], skipinitialspace=True)) if '"' in line else line.split(",")
+    return [field.strip() for field in fields]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _header_hint(expected: list[str]) -> str:
+    return ",".join(expected) if len(expected) <= 3 else f"{expected[0]},{expected[1]},...,{expected[-1]}"
 
 
 def _check_header(path: Path, header: list[str], expected: list[str], kind: str) -> None:
+    if all(_is_number(name) for name in header):
+        _fail(path, f"no header row: line 1 holds numbers; expected {_header_hint(expected)}")
+    separator = next((s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]), None)
+    if separator and len(expected) > 1:
+        _fail(path, f"fields are separated by {separator!r}, not commas (a spreadsheet's regional list "
+                    f"separator?); expected {_header_hint(expected)}", line=1)
     if kind == "train" and header and header[0] != "label" and header == TEST_COLUMNS:
         _fail(path, "this is a test file (pixel columns only, no 'label'); expected a train file "
                     "with 'label' first", line=1)
@@ -233,15 +272,29 @@ def _check_header(path: Path, header: list[str], expected: list[str], kind: str)
             _fail(path, problem, line=1, column=name)
     if len(header) < len(expected):
         _fail(path, f"missing column {expected[len(header)]!r}; expected {len(expected)} columns "
-                    f"{expected[0]},...,{expected[-1]}", line=1)
+                    f"{_header_hint(expected)}", line=1)
 
 
-def _check_field_counts(path: Path, lines: list[str], width: int) -> None:
+def _quoted_field_count(path: Path, line: str, number: int, columns: list[str]) -> int:
+    """Fields in a line with double quotes; an unmatched quote is an error naming its column."""
+    if line.count('"') % 2:
+        inside, opened = False, 0
+        for position, piece in enumerate(line.split(",")):
+            if piece.count('"') % 2:
+                inside = not inside
+                opened = position if inside else opened
+        _fail(path, "unmatched double quote", line=number,
+              column=columns[opened] if opened < len(columns) else f"field {opened + 1}")
+    return len(_fields(line))
+
+
+def _check_field_counts(path: Path, lines: list[str], columns: list[str]) -> None:
     for number, line in enumerate(lines[1:], start=2):
-        count = line.count(",") + 1
-        if count != width:
-            _fail(path, f"{count} fields, expected {width}" + (" (blank line)" if not line.strip() else ""),
-                  line=number)
+        if not line.strip():
+            _fail(path, "blank line inside the data (blank lines may only end the file)", line=number)
+        count = line.count(",") + 1 if '"' not in line else _quoted_field_count(path, line, number, columns)
+        if count != len(columns):
+            _fail(path, f"{count} fields, expected {len(columns)}", line=number)
 
 
 def _first(mask: np.ndarray) -> tuple[int, int] | None:
@@ -249,50 +302,69 @@ def _first(mask: np.ndarray) -> tuple[int, int] | None:
     return (int(hits[0][0]), int(hits[0][1])) if len(hits) else None
 
 
+def _is_text(dtype) -> bool:
+    """A column pandas did not read as numbers (a column of True/False counts as text, not 0/1)."""
+    return not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def _as_numbers(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return pd.Series(np.nan, index=column.index)
+    return pd.to_numeric(column, errors="coerce")
+
+
 def _check_values(path: Path, frame: pd.DataFrame, ranges: dict[str, tuple[int, int]]) -> np.ndarray:
     """Integer matrix of `frame`, or a DataError for the first bad cell (line numbers count the header)."""
     columns = list(frame.columns)
-    text_columns = any(not pd.api.types.is_numeric_dtype(t) for t in frame.dtypes)
+    text_columns = any(_is_text(t) for t in frame.dtypes)
     raw = frame.to_numpy(dtype=object) if text_columns else None
-    numeric = frame.apply(pd.to_numeric, errors="coerce") if raw is not None else frame
+    numeric = frame.apply(_as_numbers) if raw is not None else frame
     values = numeric.to_numpy(dtype=np.float64)
     missing = frame.isna().to_numpy()
     checks = [
-        (~missing & np.isnan(values), "not a number: {value!r}"),
+        (~missing & np.isnan(values), "not a number: {value}"),
         (missing, "missing value (NaN or empty)"),
     ]
     with np.errstate(invalid="ignore"):
-        checks.append((np.isfinite(values) & (values != np.round(values)), "not a whole number: {value!r}"))
+        checks.append((np.isfinite(values) & (values != np.round(values)), "not a whole number: {value}"))
     for message_mask, message in checks:
         hit = _first(message_mask)
         if hit:
             row, col = hit
             value = raw[row, col] if raw is not None else frame.iat[row, col]
-            value = value.item() if hasattr(value, "item") else value  # NumPy scalar to plain Python
-            _fail(path, message.format(value=value), line=row + 2, column=columns[col])
+            _fail(path, message.format(value=quote(value)), line=row + 2, column=columns[col])
     for col, name in enumerate(columns):
         low, high = ranges[name]
         outside = np.flatnonzero((values[:, col] < low) | (values[:, col] > high))
         if len(outside):
             row = int(outside[0])
-            _fail(path, f"value {frame.iat[row, col]} outside {low}-{high}", line=row + 2, column=name)
+            value = raw[row, col] if raw is not None else frame.iat[row, col]
+            _fail(path, f"value {quote(value)} outside {low}-{high}", line=row + 2, column=name)
     return values.astype(np.int64)
 
 
 def read_table(path: str | Path, columns: list[str], ranges: dict[str, tuple[int, int]],
                kind: str) -> np.ndarray:
-    """Parse and validate one CSV; returns its values as an integer matrix in `columns` order."""
+    """Parse and validate one CSV; returns its values as an integer matrix in `columns` order.
+
+    Accepted as unambiguous: a UTF-8 byte-order mark, CRLF line ends, quoted names and cells, spaces
+    around fields and names, blank lines at the end. Anything else is a DataError naming file and line."""
     path = Path(path)
-    text = _read_text(path)
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        _fail(path, "empty file; expected a header row " + ",".join(columns[:2]) + ",...")
-    header = [name.strip() for name in lines[0].split(",")]
-    _check_header(path, header, columns, kind)
+    text = _read_text(path).rstrip()  # blank lines (and spaces) at the end of the file
+    if not text:
+        _fail(path, f"empty file; expected a header row {_header_hint(columns)}")
+    lines = text.split("\n")
+    if not lines[0].strip():
+        _fail(path, f"blank line; expected the header row {_header_hint(columns)}", line=1)
+    _check_header(path, _fields(lines[0]), columns, kind)
     if len(lines) < 2:
         _fail(path, "header only, no data rows")
-    _check_field_counts(path, lines, len(columns))
-    frame = pd.read_csv(io.StringIO(text), skipinitialspace=True)
+    _check_field_counts(path, lines, columns)
+    try:
+        frame = pd.read_csv(io.StringIO(text), header=None, skiprows=1, names=columns, index_col=False,
+                            skipinitialspace=True)
+    except (pd.errors.ParserError, ValueError) as error:  # not expected after the checks above
+        _fail(path, f"cannot be parsed as CSV ({shorten(str(error))})")
     return _check_values(path, frame, ranges)
 
 

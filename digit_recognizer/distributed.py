@@ -15,6 +15,7 @@ import os
 import socket
 
 from .config import DEFAULT_SEED, PROFILES, get_profile, output_paths
+from .runner import check_options
 
 
 def configure(role: str, ip: str, port: int, worker_id: str = "") -> None:
@@ -42,6 +43,7 @@ def main(argv=None) -> int:
     parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--mixed-precision", action="store_true")
     args = parser.parse_args(argv)
+    check_options(parser, args)
 
     configure(args.role, args.ip, args.port, args.worker_id)
     from . import features, runtime, training, tuning  # TensorFlow loads after the environment is set

@@ -10,21 +10,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULT_SEED, EXTERNAL_DATA_DIR, RAW_DATA_DIR, SAMPLE_DATA_DIR
+from .config import DEFAULT_SEED, SAMPLE_DATA_DIR, external_data_dir, raw_data_dir
 from .data import LABEL_COLUMNS, PIXEL_COLUMNS, TRAIN_COLUMNS, sha256
 from .io import atomic_path
 
 COMPETITION = "digit-recognizer"
 KAGGLE_FILES = ("train.csv", "test.csv", "sample_submission.csv")
 MNIST_TRAIN_ROWS = 42_000
-MNIST_DIR = EXTERNAL_DATA_DIR / "mnist"
 
 NO_CREDENTIALS = f"""No Kaggle credentials found, so Kaggle's files were not downloaded.
 To get them:
   1. Sign in at kaggle.com, open https://www.kaggle.com/competitions/{COMPETITION} and accept its rules.
   2. Create an API token (kaggle.com > Settings > API) and either save it as ~/.kaggle/kaggle.json
      (chmod 600) or export KAGGLE_USERNAME and KAGGLE_KEY (or KAGGLE_API_TOKEN).
-  3. Run `make data` again: the files go to {RAW_DATA_DIR}.
+  3. Run `make data` again: the files go to data/raw/.
 Meanwhile every notebook runs on the embedded sample in {SAMPLE_DATA_DIR}.
 Without a Kaggle account, `make data SOURCE=mnist` builds full-size files from the public MNIST set."""
 
@@ -50,13 +49,14 @@ def _kaggle_api():
     return api
 
 
-def download_kaggle(raw_dir: Path = RAW_DATA_DIR, api=None, credentials_found=None) -> bool:
+def download_kaggle(raw_dir: Path | None = None, api=None, credentials_found=None) -> bool:
     """Download and unzip the competition files into `raw_dir`; False (with advice) without credentials."""
     found = kaggle_credentials_found() if credentials_found is None else credentials_found
     if not found:
         print(NO_CREDENTIALS)
         return False
     api = api or _kaggle_api()
+    raw_dir = raw_dir or raw_data_dir()
     raw_dir.mkdir(parents=True, exist_ok=True)
     print(f"Downloading the {COMPETITION!r} competition files into {raw_dir} ...")
     try:
@@ -91,9 +91,10 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(tmp, index=False)
 
 
-def build_from_mnist(out_dir: Path = MNIST_DIR, seed: int = DEFAULT_SEED, load=_load_keras_mnist,
+def build_from_mnist(out_dir: Path | None = None, seed: int = DEFAULT_SEED, load=_load_keras_mnist,
                      train_rows: int = MNIST_TRAIN_ROWS) -> Path:
     """Kaggle-layout files from MNIST's 70,000 images: a seeded train/test split, test labels apart."""
+    out_dir = out_dir or external_data_dir() / "mnist"
     (x_a, y_a), (x_b, y_b) = load()
     images = np.concatenate([x_a, x_b]).reshape(-1, len(PIXEL_COLUMNS)).astype(np.uint8)
     labels = np.concatenate([y_a, y_b]).astype(np.uint8)

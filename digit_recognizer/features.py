@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .config import IMAGE_SIZE
+from .config import IMAGE_SIZE, NUM_CLASSES
+from .data import DataError
 from .io import atomic_path
 
 
@@ -43,9 +45,47 @@ def split_train_validation(x, y, validation_fraction: float, seed: int,
     return x_train, x_valid, y_train, y_valid
 
 
+def _smallest_splittable(validation_fraction: float) -> int:
+    """The fewest images a stratified split with this fraction divides into 10 digits on both sides."""
+    count = 2 * NUM_CLASSES
+    while not NUM_CLASSES <= math.ceil(validation_fraction * count) <= count - NUM_CLASSES:
+        count += 1
+    return count
+
+
+def check_splittable(labels, validation_fraction: float, seed: int, path,
+                     max_train_images: int | None = None) -> None:
+    """Refuse, before any work, training labels the seeded stratified split cannot divide: every digit
+    needs 2 images, and validation and training at least one image of each digit. `path` names the file."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=NUM_CLASSES)
+    scarce = [f"digit {d} has no images" if counts[d] == 0 else
+              f"digit {d} has 1 image (line {int(np.flatnonzero(labels == d)[0]) + 2})"
+              for d in range(NUM_CLASSES) if counts[d] < 2]
+    if scarce:
+        raise DataError(f"{path}, column 'label': {'; '.join(scarce)}; the stratified split into training "
+                        f"and validation (validation_fraction {validation_fraction}) needs at least 2 "
+                        "images of every digit")
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction {validation_fraction} is not between 0 and 1")
+    validation = math.ceil(validation_fraction * len(labels))  # as scikit-learn rounds it
+    if not NUM_CLASSES <= validation <= len(labels) - NUM_CLASSES:
+        raise DataError(f"{path}: {len(labels)} images are too few to split: validation_fraction "
+                        f"{validation_fraction} leaves {validation} for validation and "
+                        f"{len(labels) - validation} for training, and each needs one image of each of "
+                        f"the {NUM_CLASSES} digits; use at least "
+                        f"{_smallest_splittable(validation_fraction)} images")
+    try:  # the split itself, on the labels alone: anything else it refuses (the training-image cap)
+        split_train_validation(np.arange(len(labels)), labels, validation_fraction, seed, max_train_images)
+    except ValueError as error:
+        raise DataError(f"{path}: {len(labels)} images cannot be split with validation_fraction "
+                        f"{validation_fraction} and max_train_images {max_train_images}: {error}") from None
+
+
 def prepare_dataset(raw, validation_fraction: float, seed: int,
                     max_train_images: int | None = None, source: dict | None = None) -> Dataset:
     """Scale and reshape every image, then split the labelled ones into train and validation."""
+    check_splittable(raw.y_train, validation_fraction, seed, raw.files.train, max_train_images)
     x_train, x_valid, y_train, y_valid = split_train_validation(
         to_images(raw.x_train), raw.y_train, validation_fraction, seed, max_train_images)
     return Dataset(x_train, y_train, x_valid, y_valid, to_images(raw.x_test), raw.y_test, source or {})

@@ -18,7 +18,17 @@ from pathlib import Path
 
 import papermill as pm
 
-from .config import DEFAULT_SEED, NOTEBOOKS_DIR, PROFILES, SAMPLE, get_profile, output_paths
+from .config import (
+    DEFAULT_SEED,
+    NOTEBOOKS_DIR,
+    PROFILES,
+    SAMPLE,
+    SettingError,
+    check_settings,
+    get_profile,
+    output_paths,
+)
+from .messages import shorten
 
 
 def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -78,13 +88,27 @@ def run(selected: list[Path], parameters: dict, reports_dir: Path,
             pm.execute_notebook(str(notebook), str(output), parameters=given, kernel_name=kernel_name,
                                 cwd=os.getcwd(), log_output=True, progress_bar=False)
         except pm.PapermillExecutionError as error:
-            print(f"==> {notebook.name} FAILED in cell {error.exec_count}: {error.ename}: {error.evalue}\n"
+            print(f"==> {notebook.name} FAILED in cell {error.exec_count}: {error.ename}: "
+                  f"{shorten(error.evalue)}\n"
                   f"    the executed copy shows the traceback: {output}", file=sys.stderr, flush=True)
             raise
         print(f"==> {notebook.name} done in {time.perf_counter() - start:.0f} s; executed copy: {output}",
               flush=True)
         written.append(output)
     return written
+
+
+OPTIONS = {"profile": "--profile", "seed": "--seed", "algorithm": "--tuner", "max_epochs": "--max-epochs",
+           "max_trials": "--max-trials", "budget_minutes": "--budget-minutes"}
+
+
+def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Every setting checked before any notebook runs; a bad one exits with a usage message naming it."""
+    try:
+        check_settings(args.profile, args.seed, args.tuner, args.max_epochs, args.max_trials,
+                       args.budget_minutes)
+    except SettingError as error:
+        parser.error(f"argument {OPTIONS[error.setting]}: {error.problem}")
 
 
 def main(argv=None) -> int:
@@ -108,6 +132,7 @@ def main(argv=None) -> int:
                         help="deterministic TensorFlow ops: byte-identical re-runs, slower on a GPU")
     parser.add_argument("--mixed-precision", action="store_true", help="float16 compute (needs a GPU)")
     args = parser.parse_args(argv)
+    check_options(parser, args)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     paths = output_paths(args.output_dir or None)

@@ -15,7 +15,7 @@ import keras_tuner as kt
 import numpy as np
 import pandas as pd
 
-from .config import Profile
+from .config import Profile, check_settings
 from .io import atomic_path, read_json, write_json
 from .model import active_values, build_model
 
@@ -53,9 +53,9 @@ def _trial_metrics(histories, seconds: float) -> dict:
 def search_settings(profile: Profile, tuner: str = "", max_epochs: int = 0, max_trials: int = 0,
                     budget_minutes: float = 0) -> Profile:
     """The profile with any of its search settings overridden (0 or "" keeps the profile's)."""
+    check_settings(profile.name, algorithm=tuner, max_epochs=max_epochs, max_trials=max_trials,
+                   budget_minutes=budget_minutes)
     tuner = tuner or profile.tuner
-    if tuner not in TUNERS:
-        raise ValueError(f"unknown tuner {tuner!r}; choose one of {sorted(TUNERS)}")
     return replace(profile, tuner=tuner, tuning_max_epochs=max_epochs or profile.tuning_max_epochs,
                    tuning_max_trials=max_trials or profile.tuning_max_trials,
                    tuning_budget_minutes=budget_minutes or profile.tuning_budget_minutes)

@@ -1,0 +1,115 @@
+"""Bad run settings are refused before any work, by one check, with a message naming the setting."""
+
+import math
+
+import numpy as np
+import papermill as pm
+import pytest
+
+from digit_recognizer import config, distributed, runner, tuning
+from digit_recognizer.config import SettingError, check_settings
+from tests.conftest import train_rows, write_csv
+
+# keyword arguments of check_settings, the setting the message names, a fragment of the message
+BAD_SETTINGS = {
+    "unknown profile": (dict(profile="quick"), "profile", "unknown profile 'quick'; choose one of"),
+    "negative seed": (dict(seed=-1), "seed", "-1 is negative; expected a whole number from 0 to 2147483647"),
+    "fractional seed": (dict(seed=1.5), "seed", "1.5 is not a whole number"),
+    "seed given as text": (dict(seed="42"), "seed", "'42' is not a whole number"),
+    "seed given as a boolean": (dict(seed=True), "seed", "True is not a whole number"),
+    "seed too large for NumPy": (dict(seed=2**32), "seed", "4294967296 is too large"),
+    "unknown tuner": (dict(algorithm="grid"), "algorithm", "unknown tuner 'grid'; choose one of ['bay"),
+    "negative max_epochs": (dict(max_epochs=-3), "max_epochs", "-3 is not a whole number >= 0"),
+    "fractional max_trials": (dict(max_trials=2.5), "max_trials", "2.5 is not a whole number >= 0"),
+    "negative budget_minutes": (dict(budget_minutes=-1), "budget_minutes", "-1 is not a number of minutes"),
+    "NaN budget_minutes": (dict(budget_minutes=math.nan), "budget_minutes", "nan is not a number of minutes"),
+}
+
+
+@pytest.mark.parametrize(("settings", "setting", "fragment"), BAD_SETTINGS.values(), ids=BAD_SETTINGS.keys())
+def test_check_settings_names_the_bad_setting(settings, setting, fragment):
+    with pytest.raises(SettingError) as caught:
+        check_settings(**{"profile": "smoke"} | settings)
+    assert caught.value.setting == setting
+    assert str(caught.value).startswith(f"{setting}: ") and fragment in str(caught.value), str(caught.value)
+
+
+def test_good_settings_give_the_profile():
+    assert check_settings("smoke", np.int64(0), "bayesian", 3, 4, 0.5) is config.PROFILES["smoke"]
+    assert check_settings("full", config.MAX_SEED) is config.PROFILES["full"]
+
+
+def test_every_tuner_name_has_a_tuner():
+    assert set(tuning.TUNERS) == set(config.TUNER_NAMES)
+
+
+def test_the_tuner_settings_go_through_the_same_check():
+    with pytest.raises(SettingError, match="^max_epochs: -1 is not a whole number"):
+        tuning.search_settings(config.PROFILES["smoke"], "random", max_epochs=-1)
+
+
+# runner options, the message the runner exits with (argparse's where argparse already checks)
+BAD_OPTIONS = {
+    "negative seed": (["--seed", "-1"], "argument --seed: -1 is negative"),
+    "fractional seed": (["--seed", "1.5"], "argument --seed: invalid int value: '1.5'"),
+    "unknown profile": (["--profile", "quick"], "argument --profile: invalid choice: 'quick'"),
+    "unknown tuner": (["--tuner", "grid"], "argument --tuner: unknown tuner 'grid'"),
+    "negative max-epochs": (["--max-epochs", "-2"], "argument --max-epochs: -2 is not a whole number >= 0"),
+    "negative max-trials": (["--max-trials", "-2"], "argument --max-trials: -2 is not a whole number >= 0"),
+    "negative budget": (["--budget-minutes", "-0.5"], "argument --budget-minutes: -0.5 is not a number"),
+}
+
+
+@pytest.mark.parametrize(("options", "message"), BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())
+def test_runner_refuses_bad_options_before_any_notebook(tmp_path, capsys, options, message):
+    with pytest.raises(SystemExit) as caught:
+        runner.main([*options, "--output-dir", str(tmp_path)])
+    assert caught.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # no reports folder, no notebook run
+
+
+def test_distributed_tuning_refuses_an_unknown_tuner(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        distributed.main(["--role", "chief", "--tuner", "grid", "--output-dir", str(tmp_path)])
+    assert "argument --tuner: unknown tuner 'grid'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_runner_caps_the_error_it_relays(tmp_path, capsys, monkeypatch):
+    def fail(*args, **kwargs):
+        raise pm.PapermillExecutionError(3, 3, "load()", "DataError", "x" * 5_000_000, [])
+
+    monkeypatch.setattr(pm, "execute_notebook", fail)
+    with pytest.raises(pm.PapermillExecutionError):
+        runner.run(runner.notebooks()[:1], {}, tmp_path / "reports")
+    err = capsys.readouterr().err
+    assert "FAILED in cell 3: DataError: xxxx" in err and "... (5,000,000 characters)" in err
+    assert len(err) < 1000
+
+
+def run_notebook_01(tmp_path, **parameters):
+    """Notebook 01 as the runner starts it; returns the error it stopped with."""
+    with pytest.raises(pm.PapermillExecutionError) as caught:
+        runner.run(runner.select(["01"], runner.notebooks()),
+                   {"profile": "smoke", "seed": 7, "output_dir": str(tmp_path)} | parameters,
+                   tmp_path / "reports")
+    return caught.value
+
+
+def test_notebook_01_checks_the_settings_in_its_set_up_cell(tmp_path):
+    error = run_notebook_01(tmp_path, seed=-1)  # as someone editing the parameters cell by hand would
+    assert error.ename == "SettingError" and error.evalue.startswith("seed: -1 is negative")
+    assert "config.check_settings(" in error.source and "load_data" not in error.source
+
+
+def test_notebook_01_refuses_a_train_file_notebook_02_could_not_split(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rows = [*(r for r in train_rows(30) if r[0] != 7), train_rows(30)[7]]  # digit 7 only once, last
+    header = ["label", *[f"pixel{i}" for i in range(784)]]
+    write_csv(folder / "train.csv", header, rows)
+    write_csv(folder / "test.csv", header[1:], [r[1:] for r in rows[:2]])
+    error = run_notebook_01(tmp_path, data_dir=str(folder))
+    assert error.ename == "DataError" and "features.check_splittable(" in error.source
+    assert error.evalue.startswith(f"{folder / 'train.csv'}, column 'label': digit 7 has 1 image (line 29)")
