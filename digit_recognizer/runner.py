@@ -4,7 +4,7 @@
                                       [--output-dir DIR] [--retune] [NOTEBOOK ...]
 
 NOTEBOOK is a number prefix (`03`) or a name; none means all of them. Executed copies go to
-`<output-dir>/reports/`.
+`<output-dir>/reports/`. One run at a time per output folder: a second one is refused at once.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import papermill as pm
 
 from .config import DEFAULT_SEED, NOTEBOOKS_DIR, PROFILES, get_profile, output_paths
+from .runlock import OutputFolderBusy, output_folder_lock
 
 
 def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -99,6 +101,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max-epochs", type=int, default=0, help="per trial (default: profile's)")
     parser.add_argument("--max-trials", type=int, default=0, help="default: profile's")
     parser.add_argument("--budget-minutes", type=float, default=0, help="no new trial after this")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -114,8 +117,14 @@ def main(argv=None) -> int:
         "max_trials": args.max_trials,
         "budget_minutes": args.budget_minutes,
     }
+    selected = for_profile(select(args.notebooks, notebooks()), args.profile)
+    command = shlex.join(["python", "-m", "digit_recognizer.runner", *argv])
     try:
-        run(for_profile(select(args.notebooks, notebooks()), args.profile), parameters, paths.reports_dir)
+        with output_folder_lock(paths.root, command):
+            run(selected, parameters, paths.reports_dir)
+    except OutputFolderBusy as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
     except pm.PapermillExecutionError:
         return 1  # already reported, with the notebook and cell
     return 0
