@@ -105,7 +105,7 @@ def test_notebook_05_refuses_a_model_trained_on_other_prepared_data(trained_copy
     code = runner.main(["--profile", "smoke", "--seed", "8", "--output-dir", str(out), "01", "02", "05"])
     assert code == 1
     error = capsys.readouterr().err
-    assert "ProvenanceError" in error and f"{out / 'models' / 'model.keras'} was trained on data [" in error
+    assert "ProvenanceError" in error and f"{out / 'models' / 'model.keras'} was trained on data " in error
     trained, prepared = error.split("; the prepared data and parameters are ")
     assert "(split with seed 7), seed 7, profile smoke" in trained
     assert "(split with seed 8), seed 8, profile smoke (differing: seed 7, now 8; " in prepared
