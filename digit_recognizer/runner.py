@@ -4,7 +4,7 @@
                                       [--output-dir DIR] [--retune] [NOTEBOOK ...]
 
 NOTEBOOK is a number prefix (`03`) or a name; none means all of them. Executed copies go to
-`<output-dir>/reports/`.
+`<output-dir>/reports/`. One run at a time per output folder: a second one is refused at once.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from .config import (
     output_paths,
 )
 from .messages import shorten
+from .runlock import OutputFolderBusy, output_folder_lock
 
 
 def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -131,6 +133,7 @@ def main(argv=None) -> int:
     parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                         help="deterministic TensorFlow ops: byte-identical re-runs, slower on a GPU")
     parser.add_argument("--mixed-precision", action="store_true", help="float16 compute (needs a GPU)")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     check_options(parser, args)
 
@@ -149,8 +152,14 @@ def main(argv=None) -> int:
         "deterministic": args.deterministic,
         "mixed_precision": args.mixed_precision,
     }
+    selected = for_profile(select(args.notebooks, notebooks()), args.profile)
+    command = shlex.join(["python", "-m", "digit_recognizer.runner", *argv])
     try:
-        run(for_profile(select(args.notebooks, notebooks()), args.profile), parameters, paths.reports_dir)
+        with output_folder_lock(paths.root, command):
+            run(selected, parameters, paths.reports_dir)
+    except OutputFolderBusy as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
     except pm.PapermillExecutionError:
         return 1  # already reported, with the notebook and cell
     return 0

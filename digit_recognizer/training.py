@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -14,8 +16,13 @@ from sklearn.metrics import confusion_matrix
 
 from . import runtime
 from .config import IMAGE_SIZE, NUM_CLASSES, Profile
-from .io import atomic_path, write_json
+from .io import atomic_path, read_json, write_json
 from .model import ENSEMBLE_NAME, build_model, ensemble, hyperparameters_from
+from .provenance import ProvenanceError, describe, differences, matches, record, training_identity
+from .tuning import load_best_hyperparameters
+
+# Beside a training backup: what the training that made it ran on.
+BACKUP_RECORD = "trained-on.json"
 
 
 def set_determinism(seed: int) -> None:
@@ -45,12 +52,14 @@ def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: i
     """Build the model from `hyperparameters` and fit it; returns (model, history DataFrame, seconds).
 
     With `backup_dir`, a run killed mid-way resumes from its last finished epoch when started again
-    (Keras BackupAndRestore); the backup is deleted once training completes.
+    (Keras BackupAndRestore) with the same data, profile, seed and hyperparameters; another run's backup
+    is discarded. The backup is deleted once training completes.
     """
     set_determinism(seed)
     model = build_model(hyperparameters_from(hyperparameters))
     callbacks = training_callbacks(model, profile) + list(extra_callbacks)
     if backup_dir:
+        claim_backup(backup_dir, trained_on(dataset, profile, seed, hyperparameters))
         callbacks.insert(0, keras.callbacks.BackupAndRestore(str(backup_dir)))
     start = time.perf_counter()
     history = model.fit(dataset.x_train, dataset.y_train, batch_size=profile.batch_size,
@@ -69,6 +78,8 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
     Returns (model, per-member histories, per-member validation metrics, seconds).
     """
     members, histories, member_metrics, seconds = [], [], [], 0.0
+    if backup_dir:
+        claim_backup(backup_dir, trained_on(dataset, profile, seed, hyperparameters))
     for member in range(profile.ensemble_size):
         if profile.ensemble_size > 1:
             print(f"--- member {member + 1} of {profile.ensemble_size} (seed {seed + member})", flush=True)
@@ -79,7 +90,39 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
         histories.append(history)
         member_metrics.append(evaluate(model, dataset.x_valid, dataset.y_valid, confusion=False))
         seconds += member_seconds
+    if backup_dir:
+        shutil.rmtree(backup_dir, ignore_errors=True)
     return ensemble(members), histories, member_metrics, seconds
+
+
+def trained_on(dataset, profile: Profile, seed: int, hyperparameters: dict | None) -> dict:
+    """The identity of a training: the prepared data set, profile, seed and every hyperparameter."""
+    return training_identity(dataset.source, profile, seed, model_hyperparameters(hyperparameters))
+
+
+def claim_backup(backup_dir: str | Path, identity: dict) -> None:
+    """Keep a training backup only if a training with this very identity made it; discard any other,
+    saying so, then record the identity beside it."""
+    backup_dir = Path(backup_dir)
+    record_file = backup_dir / BACKUP_RECORD
+    if backup_dir.exists():
+        try:
+            found = read_json(record_file) if record_file.is_file() else None
+        except ValueError:
+            found = None
+        if not matches(found, identity):
+            if any(p.is_file() and p.name != BACKUP_RECORD for p in backup_dir.rglob("*")):
+                why = differences(found, identity) if found else "it records no data or parameters"
+                print(f"discarding a training backup from another run ({why}): {backup_dir}; "
+                      "training starts at epoch 1", flush=True)
+            shutil.rmtree(backup_dir)
+    write_json(record(identity), record_file)
+
+
+def planned_hyperparameters(profile: Profile, paths) -> dict | None:
+    """What notebook 04 trains with: the tuned hyperparameters where the profile tunes (None until a
+    search has saved them), else None, the model's defaults."""
+    return load_best_hyperparameters(paths.best_hyperparameters_file) if profile.tune else None
 
 
 def model_hyperparameters(values: dict | None) -> dict:
@@ -154,9 +197,41 @@ def load_model(path: str | Path) -> keras.Model:
     return model
 
 
-def save_training_outputs(model, histories: list[pd.DataFrame], metrics: dict, paths) -> None:
-    """Model, per-epoch history of every member and metrics, each written atomically."""
+def weights_sha256(model: keras.Model) -> str:
+    """SHA-256 of every weight's shape and bytes, in the model's order: names the trained model itself."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(str(weights.shape).encode())
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
+
+
+def save_training_outputs(model, histories: list[pd.DataFrame], metrics: dict, paths, identity: dict) -> None:
+    """Model, per-epoch history of every member and metrics, each written atomically. The metrics
+    record the model's provenance: what it was trained on (`trained_on`) and its weights' hash."""
     save_model(model, paths.model_file)
     with atomic_path(paths.history_file) as tmp:
         pd.concat(histories, keys=range(len(histories)), names=["member"]).to_csv(tmp)
-    write_json(metrics, paths.metrics_file)
+    provenance = {**record(identity), "weights_sha256": weights_sha256(model)}
+    write_json({**metrics, "provenance": provenance}, paths.metrics_file)
+
+
+def load_trained_model(paths, dataset, profile: Profile, seed: int) -> keras.Model:
+    """`paths.model_file`, refused unless its provenance in `paths.metrics_file` matches the prepared
+    `dataset` and the parameters notebook 04 would train with now."""
+    remedy = "run notebook 04 (`make train`) again"
+    model_file, metrics_file = paths.model_file, paths.metrics_file
+    expected = trained_on(dataset, profile, seed, planned_hyperparameters(profile, paths))
+    found = read_json(metrics_file).get("provenance") if metrics_file.is_file() else None
+    if model_file.is_file() and not found:
+        raise ProvenanceError(f"{model_file} has no record of the data and parameters it was trained on "
+                              f"({metrics_file} lacks it): {remedy}")
+    if found and not matches(found, expected):
+        raise ProvenanceError(f"{model_file} was trained on {describe(found)}; the prepared data and "
+                              f"parameters are {describe(expected)} (differing: "
+                              f"{differences(found, expected)}): {remedy}")
+    model = load_model(model_file)
+    if weights_sha256(model) != found["weights_sha256"]:
+        raise ProvenanceError(f"{model_file} is not the model {metrics_file} describes (other weights): "
+                              f"{remedy}")
+    return model

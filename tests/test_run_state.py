@@ -1,0 +1,163 @@
+"""State from another run is never reused: training backups, the saved model, and the output folder
+itself while another run is writing to it."""
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from digit_recognizer import config, features, runlock, runner, training
+from digit_recognizer.model import build_model, hyperparameters_from
+from digit_recognizer.provenance import ProvenanceError
+
+KILLABLE_TRAINING = textwrap.dedent("""
+    import dataclasses, os, sys
+    import keras
+    from digit_recognizer import config, data, features, training
+    backup, kill_after, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+    class Epochs(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            print("EPOCH", epoch + 1, flush=True)
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == kill_after:
+                os.kill(os.getpid(), 9)  # as abrupt as a power cut
+
+    profile = dataclasses.replace(config.get_profile("smoke"), train_epochs=4)
+    dataset = features.prepare_dataset(data.load_data(None), 0.1, 1, max_train_images=300,
+                                       source={"sha256": {"train.csv": "ab" * 32}, "seed": 1})
+    _, history, _ = training.train_model(None, dataset, profile, seed=seed, verbose=0, backup_dir=backup,
+                                         extra_callbacks=[Epochs()])
+    print("EPOCHS", list(history.index))
+""")
+
+
+def test_a_killed_runs_backup_resumes_only_the_same_training(tmp_path):
+    script, backup = tmp_path / "train.py", tmp_path / "backup"
+    script.write_text(KILLABLE_TRAINING)
+
+    def train(kill_after, seed):
+        return subprocess.run([sys.executable, str(script), str(backup), str(kill_after), str(seed)],
+                              capture_output=True, text=True)
+
+    killed = train(kill_after=2, seed=7)
+    assert killed.returncode == -9 and "EPOCH 2" in killed.stdout
+    record = json.loads((backup / training.BACKUP_RECORD).read_text())
+    assert record["seed"] == 7 and len(record["fingerprint"]) == 64
+
+    same_seed = train(kill_after=3, seed=7)  # resumes at epoch 3, then is killed again
+    assert same_seed.returncode == -9, same_seed.stderr[-2000:]
+    assert "discarding" not in same_seed.stdout
+    assert "EPOCH 3" in same_seed.stdout and "EPOCH 1\n" not in same_seed.stdout
+
+    other_seed = train(kill_after=0, seed=8)
+    assert other_seed.returncode == 0, other_seed.stderr[-2000:]
+    assert f"discarding a training backup from another run (seed 7, now 8): {backup}" in other_seed.stdout
+    assert "EPOCHS [1, 2, 3, 4]" in other_seed.stdout  # from scratch, not the other run's epoch 3
+    assert not backup.exists()
+
+
+def tiny_dataset(source):
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((40, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 40)
+    return features.Dataset(images[:30], labels[:30], images[30:], labels[30:], images[:5], None, source)
+
+
+def test_a_backup_without_a_record_is_discarded_and_the_ensemble_backup_removed(tmp_path, capsys):
+    backup = tmp_path / "training-backup"
+    (backup / "member-1").mkdir(parents=True)
+    (backup / "member-1" / "latest.weights.h5").write_bytes(b"weights of some earlier run")
+    profile = dataclasses.replace(config.get_profile("smoke"), train_epochs=1, ensemble_size=1)
+    training.train_ensemble(None, tiny_dataset({"seed": 1}), profile, seed=3, verbose=0, backup_dir=backup)
+    out = capsys.readouterr().out
+    assert (f"discarding a training backup from another run (it records no data or parameters): {backup}"
+            in out)
+    assert not backup.exists()  # training completed
+
+
+@pytest.fixture
+def trained_copy(smoke_run, tmp_path):
+    """A copy of the smoke run's outputs (seed 7), to change without touching the shared one."""
+    code, source = smoke_run
+    assert code == 0
+    out = tmp_path / "run"
+    shutil.copytree(source, out)
+    return out
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.startswith(runlock.LOCK_NAME)}
+
+
+def test_notebook_05_refuses_a_model_trained_on_other_prepared_data(trained_copy, capsys):
+    out = trained_copy
+    metrics = json.loads((out / "models" / "metrics.json").read_text())
+    assert metrics["provenance"]["seed"] == 7 and metrics["provenance"]["data"]["seed"] == 7
+    kept = ["submission.csv", "models/run.json", "models/test_score.json", "models/model.keras"]
+    before = {name: (out / name).read_bytes() for name in kept}
+    code = runner.main(["--profile", "smoke", "--seed", "8", "--output-dir", str(out), "01", "02", "05"])
+    assert code == 1
+    error = capsys.readouterr().err
+    assert "ProvenanceError" in error and f"{out / 'models' / 'model.keras'} was trained on data " in error
+    trained, prepared = error.split("; the prepared data and parameters are ")
+    assert "(split with seed 7), seed 7, profile smoke" in trained
+    assert "(split with seed 8), seed 8, profile smoke (differing: seed 7, now 8; " in prepared
+    assert "run notebook 04 (`make train`) again" in prepared
+    assert {name: (out / name).read_bytes() for name in kept} == before
+
+
+def test_a_model_that_is_not_the_one_its_metrics_describe_is_refused(trained_copy):
+    paths = config.output_paths(trained_copy)
+    profile = config.get_profile("smoke")
+    dataset = features.load_dataset(paths.dataset_file)
+    assert training.load_trained_model(paths, dataset, profile, 7).output_shape == (None, 10)
+    best = json.loads(paths.best_hyperparameters_file.read_text())
+    training.save_model(build_model(hyperparameters_from(best)), paths.model_file)  # untrained
+    with pytest.raises(ProvenanceError, match=r"model\.keras is not the model .*metrics\.json describes"):
+        training.load_trained_model(paths, dataset, profile, 7)
+    metrics = json.loads(paths.metrics_file.read_text())
+    del metrics["provenance"]
+    paths.metrics_file.write_text(json.dumps(metrics))
+    with pytest.raises(ProvenanceError, match=r"model\.keras has no record of the data and parameters"):
+        training.load_trained_model(paths, dataset, profile, 7)
+
+
+HOLD_THE_LOCK = textwrap.dedent("""
+    import sys, time
+    from digit_recognizer.runlock import output_folder_lock
+    with output_folder_lock(sys.argv[1], "make run (the first run)"):
+        print("HOLDING", flush=True)
+        time.sleep(300)
+""")
+
+
+def test_a_second_run_on_the_same_output_folder_is_refused(trained_copy, tmp_path, capsys):
+    out = trained_copy
+    before = snapshot(out)
+    script = tmp_path / "hold.py"
+    script.write_text(HOLD_THE_LOCK)
+    first = subprocess.Popen([sys.executable, str(script), str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline().strip() == "HOLDING"
+        code = runner.main(["--profile", "smoke", "--seed", "7", "--output-dir", str(out)])
+        assert code == 1
+        error = capsys.readouterr().err
+        assert error.startswith(f"error: {out} is in use by another run (pid {first.pid}, started 20")
+        assert "command: make run (the first run)): wait for it to end" in error
+        assert snapshot(out) == before  # nothing written, not even reports/
+        with pytest.raises(runlock.OutputFolderBusy, match="pid .*command: make run"):
+            runlock.refuse_if_busy(out)  # notebook 04 or 05 run by hand
+    finally:
+        first.kill()  # SIGKILL: no chance to release the lock itself
+        first.wait()
+    runlock.refuse_if_busy(out)  # a killed holder leaves no stale lock
+    with runlock.output_folder_lock(out, "the next run"):
+        assert json.loads((out / runlock.HOLDER_NAME).read_text())["command"] == "the next run"
+    assert not (out / runlock.HOLDER_NAME).exists()
