@@ -83,7 +83,7 @@ lab: setup ## Open JupyterLab on the project's environment, to run the notebooks
 
 lock: setup ## Re-pin every package (requirements.in -> requirements.txt) with pip-compile
 	$(PY) -m pip install --quiet pip-tools
-	$(PY) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(PY) -m piptools compile --quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file requirements.txt requirements.in
 
 clean: ## Remove run outputs: reports, processed data, models, submission.csv (keeps data and .venv)

@@ -21,7 +21,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +161,7 @@ def report(results: list[dict], command: str, smoke: bool) -> str:
         + (" (smoke run, not a measurement)" if smoke else ""),
         "",
         f"Command: `{command}`  ",
-        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  ",
         f"Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}  ",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()) + "  ",
         f"Seeds: {', '.join(map(str, seeds))}; figures are the mean, with the range over seeds in brackets.",

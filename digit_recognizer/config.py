@@ -5,10 +5,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+def is_source_checkout(folder: Path = PROJECT_DIR) -> bool:
+    """True for a clone, used in place (PYTHONPATH or an editable install); False for an installed copy,
+    whose parent folder is site-packages."""
+    return (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir()
+
+
+SOURCE_CHECKOUT = is_source_checkout()
+# A checkout keeps the notebooks and the embedded sample at its top; a wheel carries them in the package.
+NOTEBOOKS_DIR = PROJECT_DIR / "notebooks" if SOURCE_CHECKOUT else PACKAGE_DIR / "notebooks"
+SAMPLE_DATA_DIR = PROJECT_DIR / "data" / "sample" if SOURCE_CHECKOUT else PACKAGE_DIR / "sample"
 RAW_DATA_DIR = PROJECT_DIR / "data" / "raw"
-SAMPLE_DATA_DIR = PROJECT_DIR / "data" / "sample"
 EXTERNAL_DATA_DIR = PROJECT_DIR / "data" / "external"
 
 DEFAULT_SEED = 42
@@ -156,5 +167,11 @@ class OutputPaths:
         return self.root / "reports"
 
 
+def default_output_root() -> Path:
+    """A checkout writes into itself; an installed copy into the current working directory, never into
+    site-packages."""
+    return PROJECT_DIR if SOURCE_CHECKOUT else Path.cwd()
+
+
 def output_paths(output_dir: str | Path | None = None) -> OutputPaths:
-    return OutputPaths(Path(output_dir).resolve() if output_dir else PROJECT_DIR)
+    return OutputPaths(Path(output_dir).resolve() if output_dir else default_output_root())
