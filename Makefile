@@ -33,8 +33,9 @@ DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACL
 help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, SOURCE, TUNER, MAX_EPOCHS, ...)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# pyproject.toml's requires-python, the lowest Python the lock installs on: a clear error, not pip's resolver's
-PY_CHECK := import re, sys; need = re.search(r"requires-python = \">=([0-9.]+)\"", open("pyproject.toml").read())[1]; \
+# requires-python in pyproject.toml, the lowest Python the lock installs on: a clear error, not pip's
+PY_CHECK := import re, sys; \
+            need = re.search(r"requires-python = \">=([0-9.]+)\"", open("pyproject.toml").read())[1]; \
             sys.exit(f"Python {need} or later needed, {sys.version.split()[0]} found: rm -rf $(VENV), then \
             make setup PYTHON=python3.12" if sys.version_info < tuple(map(int, need.split("."))) else 0)
 
