@@ -37,8 +37,15 @@ DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACL
 help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, SOURCE, TUNER, MAX_EPOCHS, ...)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# requires-python in pyproject.toml, the lowest Python the lock installs on: a clear error, not pip's
+PY_CHECK := import re, sys; \
+            need = re.search(r"requires-python = \">=([0-9.]+)\"", open("pyproject.toml").read())[1]; \
+            sys.exit(f"Python {need} or later needed, {sys.version.split()[0]} found: rm -rf $(VENV), then \
+            make setup PYTHON=python3.12" if sys.version_info < tuple(map(int, need.split("."))) else 0)
+
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c '$(PY_CHECK)'
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
@@ -87,7 +94,7 @@ lab: setup ## Open JupyterLab on the project's environment, to run the notebooks
 
 lock: setup ## Re-pin every package (requirements.in -> requirements.txt) with pip-compile
 	$(PY) -m pip install --quiet pip-tools
-	$(PY) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(PY) -m piptools compile --quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file requirements.txt requirements.in
 
 clean: ## Remove run outputs: reports, processed data, models, submission.csv (keeps data and .venv)

@@ -18,17 +18,17 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from digit_recognizer.io import atomic_path
 from digit_recognizer.manifest import library_versions
+from digit_recognizer.memory import peak_memory_mb
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 KAGGLE_TEST_ROWS = 28_000
@@ -119,7 +119,7 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
         "train_seconds": round(train_seconds, 1), "epochs": epochs,
         "images_per_second": round(epochs * len(dataset.x_train) / train_seconds, 1),
         "predict_28000_seconds": round(predict_seconds, 2),
-        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_memory_mb": peak_memory_mb(),
         **extra,
     }
 
@@ -161,7 +161,7 @@ def report(results: list[dict], command: str, smoke: bool) -> str:
         + (" (smoke run, not a measurement)" if smoke else ""),
         "",
         f"Command: `{command}`  ",
-        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  ",
         f"Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}  ",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()) + "  ",
         f"Seeds: {', '.join(map(str, seeds))}; figures are the mean, with the range over seeds in brackets.",

@@ -10,9 +10,20 @@ from pathlib import Path
 
 from .messages import quote
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
-SAMPLE_DATA_DIR = PROJECT_DIR / "data" / "sample"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+def is_source_checkout(folder: Path = PROJECT_DIR) -> bool:
+    """True for a clone, used in place (PYTHONPATH or an editable install); False for an installed copy,
+    whose parent folder is site-packages."""
+    return (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir()
+
+
+SOURCE_CHECKOUT = is_source_checkout()
+# A checkout keeps the notebooks and the embedded sample at its top; a wheel carries them in the package.
+NOTEBOOKS_DIR = PROJECT_DIR / "notebooks" if SOURCE_CHECKOUT else PACKAGE_DIR / "notebooks"
+SAMPLE_DATA_DIR = PROJECT_DIR / "data" / "sample" if SOURCE_CHECKOUT else PACKAGE_DIR / "sample"
 # `data_dir` value that asks for the embedded sample by name
 SAMPLE = "sample"
 # Set by Kaggle in its notebooks; the root is overridable for tests only.
@@ -28,17 +39,12 @@ def kaggle_root() -> Path:
     return Path(os.environ.get(KAGGLE_ROOT_ENV) or "/kaggle")
 
 
-def is_source_checkout() -> bool:
-    """True when the package runs from a clone (editable install), not from site-packages."""
-    return (PROJECT_DIR / "pyproject.toml").is_file() and NOTEBOOKS_DIR.is_dir()
-
-
 def work_dir() -> Path:
     """Where a run keeps its data/raw and writes its outputs by default: /kaggle/working on Kaggle, the
     project folder in a clone, else the current folder; never the installed package's folder."""
     if on_kaggle():
         return kaggle_root() / "working"
-    if is_source_checkout():
+    if SOURCE_CHECKOUT:
         return PROJECT_DIR
     return Path.cwd().resolve()
 

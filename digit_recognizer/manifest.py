@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
-from .config import PROJECT_DIR
+from .config import PROJECT_DIR, SOURCE_CHECKOUT
 
 PACKAGES = ["tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill"]
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def library_versions() -> dict[str, str]:
@@ -28,8 +29,21 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def git_state(folder: Path = PROJECT_DIR) -> dict:
-    """The commit checked out and whether tracked files differ from it; None values outside git."""
+def installed_commit() -> str | None:
+    """The commit a `pip install git+URL` installed, from the install's direct_url.json (PEP 610)."""
+    try:
+        recorded = distribution("digit-recognizer").read_text("direct_url.json")
+    except PackageNotFoundError:
+        return None
+    return json.loads(recorded or "{}").get("vcs_info", {}).get("commit_id")
+
+
+def git_state(folder: Path | None = PROJECT_DIR if SOURCE_CHECKOUT else None) -> dict:
+    """The commit checked out and whether tracked files differ from it; None values outside git (an
+    installed copy too: the folder around site-packages is not this project's)."""
+    if folder is None:
+        return {"commit": installed_commit(), "dirty": None}
+
     def git(*args):
         return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=30)
     try:

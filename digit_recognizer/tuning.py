@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import resource
 import shutil
-import sys
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -17,6 +15,7 @@ import pandas as pd
 
 from .config import Profile, check_settings
 from .io import atomic_path, read_json, write_json
+from .memory import peak_memory_mb
 from .model import active_values, build_model
 
 OBJECTIVE = "val_accuracy"
@@ -143,12 +142,6 @@ def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2) -> dict
             "seconds": round(time.perf_counter() - start, 1),
             "trials": len(getattr(tuner.oracle, "trials", ())),  # a worker's oracle client has none
             "peak_memory_mb": peak_memory_mb()}
-
-
-def peak_memory_mb() -> float:
-    """This process's peak resident memory so far (Linux and macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def tunable_values(hp: kt.HyperParameters) -> dict:

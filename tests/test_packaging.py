@@ -1,0 +1,135 @@
+"""The wheel: its metadata (runtime dependencies, Python versions), its contents (notebooks, sample), and
+an installed copy, not the source tree, running the pipeline with its outputs in the working directory."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from importlib.metadata import PackageNotFoundError, distribution, version
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from digit_recognizer.config import NOTEBOOKS_DIR, PROJECT_DIR, SAMPLE_DATA_DIR
+
+# What a build reads from the repository; the test builds from a copy, so the checkout gets no build/.
+BUILD_SOURCES = ["pyproject.toml", "README.md", "LICENSE", "digit_recognizer", "notebooks", "data/sample"]
+# Tools pinned in requirements.in that the package itself never imports, by the extra that offers them.
+NOT_RUNTIME = {"jupyterlab": "notebooks", "kaggle": "kaggle", "pytest": "dev", "ruff": "dev",
+               "setuptools": None}
+
+
+def pip(*args: str) -> None:
+    """Offline: nothing comes from an index."""
+    subprocess.run([sys.executable, "-m", "pip", *args, "--no-index", "--quiet"], check=True)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """Built offline, with the environment's setuptools (the lock pins it)."""
+    assert Version(version("setuptools")) >= Version("77"), "the license needs setuptools 77+: make setup"
+    source, dist = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("dist")
+    for name in BUILD_SOURCES:
+        if (PROJECT_DIR / name).is_dir():
+            shutil.copytree(PROJECT_DIR / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(PROJECT_DIR / name, source / name)
+    pip("wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(dist), str(source))
+    [built] = dist.glob("digit_recognizer-*.whl")
+    return built
+
+
+def wheel_metadata(wheel: Path):
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return Parser().parsestr(archive.read(name).decode())
+
+
+def pins(requirements_file: str) -> dict[str, str]:
+    text = (PROJECT_DIR / requirements_file).read_text()
+    return {m[1].lower(): m[2] for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.M)}
+
+
+def test_metadata_declares_the_runtime_dependencies_with_ranges_that_admit_the_lock(wheel):
+    declared = [Requirement(r) for r in wheel_metadata(wheel).get_all("Requires-Dist")]
+    runtime = {r.name: r.specifier for r in declared if r.marker is None}
+    direct = pins("requirements.in")
+    assert set(runtime) == set(direct) - set(NOT_RUNTIME)
+    for name, extra in NOT_RUNTIME.items():
+        if extra:
+            assert [r for r in declared if r.name == name and r.marker.evaluate({"extra": extra})], name
+    for name, specifier in runtime.items():
+        assert specifier and Version(direct[name]) in specifier, (name, str(specifier), direct[name])
+
+
+def lowest_admitted(specifier: SpecifierSet) -> Version:
+    candidates = [Version(f"3.{minor}.{micro}") for minor in range(8, 16) for micro in range(30)]
+    return min(v for v in candidates if v in specifier)
+
+
+def test_requires_python_is_the_lowest_python_the_pinned_lock_installs_on(wheel):
+    """Every pin's own Requires-Python, read from the environment `make setup` built from the lock."""
+    requires_python = SpecifierSet(wheel_metadata(wheel)["Requires-Python"])
+    pinned = pins("requirements.txt")
+    found = {}
+    for name, pinned_version in pinned.items():
+        try:
+            dist = distribution(name)
+        except PackageNotFoundError:
+            continue
+        if dist.version == pinned_version:
+            found[name] = SpecifierSet(dist.metadata.get("Requires-Python") or "")
+    assert {"keras", "numpy", "pandas", "tensorflow"} <= set(found), "run `make setup` first"
+    lock = SpecifierSet(",".join(str(s) for s in found.values() if str(s)))
+    binding = {n: str(s) for n, s in found.items() if lowest_admitted(s) == lowest_admitted(lock)}
+    assert lowest_admitted(requires_python) == lowest_admitted(lock), (str(requires_python), binding)
+
+
+def test_the_wheel_carries_the_notebooks_and_the_embedded_sample(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        assert {n for n in names if n.startswith("digit_recognizer/notebooks/")} == {
+            f"digit_recognizer/notebooks/{nb.name}" for nb in NOTEBOOKS_DIR.glob("*.ipynb")}
+        sample = [line.split()[1] for line in (SAMPLE_DATA_DIR / "SHA256SUMS").read_text().splitlines()]
+        for name in [*sample, "SHA256SUMS"]:
+            assert archive.read(f"digit_recognizer/sample/{name}") == (SAMPLE_DATA_DIR / name).read_bytes()
+    assert not [n for n in names if n.startswith(("tests/", "data/", "notebooks/", "models/"))]
+
+
+def files_under(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
+def test_an_installed_copy_runs_from_its_own_files_and_writes_only_under_the_working_directory(
+        wheel, tmp_path):
+    site, work = tmp_path / "site", tmp_path / "work"
+    work.mkdir()
+    pip("install", "--no-deps", "--target", str(site), str(wheel))
+    installed = files_under(site)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(site)}
+
+    where = subprocess.run(
+        [sys.executable, "-c", "from digit_recognizer import config as c; "
+         "print(c.__file__, c.NOTEBOOKS_DIR, c.SAMPLE_DATA_DIR, c.output_paths().root, sep='\\n')"],
+        cwd=work, env=env, capture_output=True, text=True, check=True).stdout.splitlines()
+    package = site / "digit_recognizer"
+    assert where == [str(package / "config.py"), str(package / "notebooks"), str(package / "sample"),
+                     str(work)]
+
+    with open(tmp_path / "run.log", "w") as log:
+        done = subprocess.run([sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke",
+                               "--seed", "7"], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+    assert done.returncode == 0, (tmp_path / "run.log").read_text()[-3000:]
+    assert (work / "submission.csv").is_file()
+    assert sorted(p.name for p in (work / "reports").glob("*.ipynb")) == sorted(
+        p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+    manifest = json.loads((work / "models" / "run.json").read_text())
+    assert manifest["data"]["folder"] == str(package / "sample")
+    assert files_under(site) == installed  # nothing written into, or changed in, the installed copy
