@@ -38,9 +38,9 @@ def holder(root: Path) -> str:
 
 def _acquire(root: Path) -> FileLock:
     root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(root / LOCK_NAME, blocking=False, fallback_to_soft=False)
+    lock = FileLock(root / LOCK_NAME)
     try:
-        lock.acquire()
+        lock.acquire(timeout=0)
     except Timeout:
         raise OutputFolderBusy(f"{root} is in use by another run ({holder(root)}): wait for it to end, or "
                                "give this run another output folder (--output-dir; a notebook's output_dir)"

@@ -1,6 +1,7 @@
 """The wheel: its metadata (runtime dependencies, Python versions), its contents (notebooks, sample), and
 an installed copy, not the source tree, running the pipeline with its outputs in the working directory."""
 
+import gzip
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from digit_recognizer.config import NOTEBOOKS_DIR, PROJECT_DIR, SAMPLE_DATA_DIR
+from digit_recognizer.config import KAGGLE_ROOT_ENV, NOTEBOOKS_DIR, PROJECT_DIR, SAMPLE_DATA_DIR
 
 # What a build reads from the repository; the test builds from a copy, so the checkout gets no build/.
 BUILD_SOURCES = ["pyproject.toml", "README.md", "LICENSE", "digit_recognizer", "notebooks", "data/sample"]
@@ -133,3 +134,44 @@ def test_an_installed_copy_runs_from_its_own_files_and_writes_only_under_the_wor
     manifest = json.loads((work / "models" / "run.json").read_text())
     assert manifest["data"]["folder"] == str(package / "sample")
     assert files_under(site) == installed  # nothing written into, or changed in, the installed copy
+
+
+def read_only_snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file's bytes, then the folder made read-only (as Kaggle mounts its input)."""
+    snapshot = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    for path in sorted(folder.rglob("*"), reverse=True):
+        path.chmod(0o444 if path.is_file() else 0o555)
+    folder.chmod(0o555)
+    return snapshot
+
+
+def test_in_a_kaggle_notebook_an_installed_copy_reads_the_input_and_writes_only_to_working(wheel, tmp_path):
+    """The contract for Kaggle: KAGGLE_KERNEL_RUN_TYPE set, no data folder given, run from /kaggle/working."""
+    kaggle = tmp_path / "kaggle"  # stands in for /kaggle
+    competition, working, site = kaggle / "input" / "digit-recognizer", kaggle / "working", tmp_path / "site"
+    competition.mkdir(parents=True)
+    working.mkdir()
+    for name in ("train", "test"):
+        with gzip.open(SAMPLE_DATA_DIR / f"{name}.csv.gz") as packed:
+            (competition / f"{name}.csv").write_bytes(packed.read())
+    inputs = read_only_snapshot(kaggle / "input")
+    pip("install", "--no-deps", "--target", str(site), str(wheel))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {
+        "PYTHONPATH": str(site), "KAGGLE_KERNEL_RUN_TYPE": "Interactive", KAGGLE_ROOT_ENV: str(kaggle)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke"],
+                              cwd=working, env=env, capture_output=True, text=True)
+    finally:
+        for path in [kaggle / "input", *(kaggle / "input").rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert f"data: Kaggle's competition files in {competition}" in done.stdout
+    assert len((working / "submission.csv").read_text().splitlines()) == 2001
+    assert {"model.keras", "metrics.json", "run.json"} <= {p.name for p in (working / "models").iterdir()}
+    assert len(list((working / "reports").glob("*.ipynb"))) == 5
+    manifest = json.loads((working / "models" / "run.json").read_text())
+    assert manifest["data"]["description"] == f"Kaggle's competition files in {competition}"
+    after = {str(p.relative_to(kaggle / "input")): p.read_bytes()
+             for p in (kaggle / "input").rglob("*") if p.is_file()}
+    assert after == inputs  # nothing written, changed or added under input
+    assert sorted(p.name for p in kaggle.iterdir()) == ["input", "working"]
