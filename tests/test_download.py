@@ -6,18 +6,20 @@ import numpy as np
 import pytest
 
 from digit_recognizer import download
+from digit_recognizer.archives import COMPETITION_FILES
 from digit_recognizer.data import load_data
+from digit_recognizer.kaggle_api import kaggle_credentials_found
 from tests.conftest import pixel_rows, train_rows, write_csv
 
 
 def test_credentials_from_environment_or_token_file(tmp_path):
-    assert not download.kaggle_credentials_found({}, home=tmp_path)
-    assert download.kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
-    assert download.kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
-    assert not download.kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
+    assert not kaggle_credentials_found({}, home=tmp_path)
+    assert kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
+    assert kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
+    assert not kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
     (tmp_path / ".kaggle").mkdir()
     (tmp_path / ".kaggle" / "kaggle.json").write_text("{}")
-    assert download.kaggle_credentials_found({}, home=tmp_path)
+    assert kaggle_credentials_found({}, home=tmp_path)
 
 
 def test_without_credentials_says_how_and_writes_nothing(tmp_path, capsys):
@@ -36,7 +38,7 @@ class FakeKaggleApi:
     def competition_download_files(self, competition, path, quiet):
         self.calls.append(competition)
         with zipfile.ZipFile(f"{path}/{competition}.zip", "w") as z:
-            for name in download.KAGGLE_FILES:
+            for name in COMPETITION_FILES:
                 z.write(self.source / name, name)
 
 
@@ -51,7 +53,7 @@ def test_download_with_credentials_unzips_into_raw(tmp_path):
     raw = tmp_path / "raw"
     assert download.download_kaggle(raw, api=api, credentials_found=True) is True
     assert api.calls == ["digit-recognizer"]
-    assert sorted(p.name for p in raw.iterdir()) == sorted(download.KAGGLE_FILES)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(COMPETITION_FILES)
     loaded = load_data(raw)
     assert loaded.x_train.shape == (4, 784) and loaded.y_test is None
 
