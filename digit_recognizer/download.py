@@ -102,7 +102,7 @@ def main(argv=None) -> int:
         if args.source == "mnist":
             build_from_mnist(seed=args.seed, load=_load_keras_mnist)
         else:
-            download_kaggle()
+            download_kaggle(RAW_DATA_DIR)
     except (OSError, RuntimeError, DataError) as error:  # no network, refused or damaged download
         print(f"error: {error}")
         return 1

@@ -7,7 +7,8 @@ import pytest
 from digit_recognizer.archives import extract_competition_zip
 from digit_recognizer.data import DataError
 
-CSVS = {"train.csv": "label,pixel0\n1,0\n", "test.csv": "pixel0\n0\n", "sample_submission.csv": "ImageId,Label\n1,0\n"}
+CSVS = {"train.csv": "label,pixel0\n1,0\n", "test.csv": "pixel0\n0\n",
+        "sample_submission.csv": "ImageId,Label\n1,0\n"}
 
 
 def make_zip(path, members, compression=zipfile.ZIP_DEFLATED):
