@@ -182,9 +182,9 @@ def kernel_notebook(cells: list[str]) -> dict:
     intro = (f"# {KERNEL_TITLE}\n\nRuns the project's five notebooks on the `{COMPETITION}` competition's "
              "files and writes `/kaggle/working/submission.csv`, with the models and the executed notebooks "
              "under `/kaggle/working/`. Written by `make kaggle-kernel`.")
-    code = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text}
-            for text in cells]
-    return {"cells": [{"cell_type": "markdown", "metadata": {}, "source": intro}, *code],
+    code = [{"cell_type": "code", "execution_count": None, "id": f"step-{number}", "metadata": {},
+             "outputs": [], "source": text} for number, text in enumerate(cells, start=1)]
+    return {"cells": [{"cell_type": "markdown", "id": "about", "metadata": {}, "source": intro}, *code],
             "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                          "language_info": {"name": "python"}},
             "nbformat": 4, "nbformat_minor": 5}
