@@ -19,6 +19,11 @@ ORACLE_PORT ?= 8000
 WORKER_ID   ?=
 # benchmark
 BENCH_SEEDS ?= 42 43 44
+# Kaggle kernel: the repository Kaggle clones (empty: the git remote origin, as https), the branch, tag or
+# commit it checks out (empty: the default branch), and the folder written
+REPO_URL          ?=
+REPO_REF          ?=
+KAGGLE_KERNEL_DIR ?= build/kaggle-kernel
 PYTHON   ?= python3
 
 VENV   := .venv
@@ -31,11 +36,11 @@ RUN    := $(PY) -m digit_recognizer.runner $(COMMON) $(SEARCH) $(if $(DATA_DIR),
 DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACLE_IP) --port $(ORACLE_PORT)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run bench test lint lab lock \
-        clean distclean
+.PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run submit tensorboard \
+        kaggle-kernel kaggle-push bench test lint lab lock clean distclean
 
 help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, SOURCE, TUNER, MAX_EPOCHS, ...)
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # requires-python in pyproject.toml, the lowest Python the lock installs on: a clear error, not pip's
 PY_CHECK := import re, sys; \
@@ -80,6 +85,19 @@ submission: setup ## Notebooks 01, 02, 05: predict test.csv with the trained mod
 run: setup ## Run every notebook in order: data to submission.csv (reports/ gets the executed copies)
 	$(RUN)
 
+submit: setup ## Send submission.csv to Kaggle, the message from models/run.json (needs Kaggle credentials)
+	$(PY) -m digit_recognizer.kaggle_api submit
+
+tensorboard: setup ## Open TensorBoard on models/logs: the final training's curves, the search's HParams view
+	$(PY) -m tensorboard.main --logdir models/logs
+
+kaggle-kernel: setup ## Write KAGGLE_KERNEL_DIR: a Kaggle notebook running the pipeline from REPO_URL
+	$(PY) -m digit_recognizer.kaggle_api kernel --folder "$(KAGGLE_KERNEL_DIR)" --profile $(PROFILE) \
+		$(if $(REPO_URL),--repo-url "$(REPO_URL)") $(if $(REPO_REF),--ref "$(REPO_REF)")
+
+kaggle-push: kaggle-kernel ## Push that notebook to Kaggle, which runs it on its GPU (needs Kaggle credentials)
+	$(PY) -m digit_recognizer.kaggle_api push --folder "$(KAGGLE_KERNEL_DIR)"
+
 bench: setup ## Benchmark: reference recipe vs the fast and full profiles, BENCH_SEEDS seeds, into benchmarks/RESULTS.md
 	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
@@ -101,5 +119,5 @@ clean: ## Remove run outputs: reports, processed data, models, submission.csv (k
 	rm -rf reports data/processed submission.csv
 	find models -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
 
-distclean: clean ## Also remove .venv
-	rm -rf $(VENV)
+distclean: clean ## Also remove .venv and build/ (the Kaggle kernel folder)
+	rm -rf $(VENV) build

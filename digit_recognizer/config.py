@@ -229,6 +229,19 @@ class OutputPaths:
         return self.models_dir / "training-backup"
 
     @property
+    def logs_dir(self) -> Path:
+        """TensorBoard's folder: `make tensorboard` opens it."""
+        return self.models_dir / "logs"
+
+    @property
+    def train_logs_dir(self) -> Path:
+        return self.logs_dir / "train"
+
+    @property
+    def search_logs_dir(self) -> Path:
+        return self.logs_dir / "search"
+
+    @property
     def manifest_file(self) -> Path:
         return self.models_dir / "run.json"
 

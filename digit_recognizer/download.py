@@ -4,75 +4,57 @@ from __future__ import annotations
 
 import argparse
 import os
-import zipfile
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .archives import extract_competition_zip
 from .config import DEFAULT_SEED, SAMPLE_DATA_DIR, external_data_dir, raw_data_dir
-from .data import LABEL_COLUMNS, PIXEL_COLUMNS, TRAIN_COLUMNS, sha256
+from .data import LABEL_COLUMNS, PIXEL_COLUMNS, TRAIN_COLUMNS, DataError, sha256
 from .io import atomic_path
+from .kaggle_api import COMPETITION, COMPETITION_URL, TOKEN_STEPS, authenticated_api, kaggle_credentials_found
 
-COMPETITION = "digit-recognizer"
-KAGGLE_FILES = ("train.csv", "test.csv", "sample_submission.csv")
 MNIST_TRAIN_ROWS = 42_000
 
 NO_CREDENTIALS = f"""No Kaggle credentials found, so Kaggle's files were not downloaded.
 To get them:
-  1. Sign in at kaggle.com, open https://www.kaggle.com/competitions/{COMPETITION} and accept its rules.
-  2. Create an API token (kaggle.com > Settings > API) and either save it as ~/.kaggle/kaggle.json
-     (chmod 600) or export KAGGLE_USERNAME and KAGGLE_KEY (or KAGGLE_API_TOKEN).
+{TOKEN_STEPS}
   3. Run `make data` again: the files go to data/raw/.
 Meanwhile every notebook runs on the embedded sample in {SAMPLE_DATA_DIR}.
 Without a Kaggle account, `make data SOURCE=mnist` builds full-size files from the public MNIST set."""
 
 
-def kaggle_credentials_found(environ=None, home: Path | None = None) -> bool:
-    """True where the `kaggle` package would find a token: environment variables or a token file."""
-    environ = os.environ if environ is None else environ
-    if environ.get("KAGGLE_API_TOKEN") or (environ.get("KAGGLE_USERNAME") and environ.get("KAGGLE_KEY")):
-        return True
-    config_dir = Path(environ.get("KAGGLE_CONFIG_DIR") or (home or Path.home()) / ".kaggle")
-    return any((config_dir / name).is_file() for name in ("kaggle.json", "access_token"))
-
-
-def _kaggle_api():
-    from kaggle.api.kaggle_api_extended import KaggleApi  # imported late: it reads credentials
-
-    api = KaggleApi()
-    try:
-        api.authenticate()
-    except SystemExit:  # the kaggle package exits on bad credentials
-        raise RuntimeError("Kaggle did not accept the credentials found; see `make data` advice "
-                           "in the README") from None
-    return api
-
-
 def download_kaggle(raw_dir: Path | None = None, api=None, credentials_found=None) -> bool:
-    """Download and unzip the competition files into `raw_dir`; False (with advice) without credentials."""
+    """Download the competition zip into a temp folder beside `raw_dir` (default: data/raw/), check it and
+    unpack its files into `raw_dir`; a failure leaves `raw_dir` as it was. False (with advice) without
+    credentials."""
     found = kaggle_credentials_found() if credentials_found is None else credentials_found
     if not found:
         print(NO_CREDENTIALS)
         return False
-    api = api or _kaggle_api()
+    api = api or authenticated_api()
     raw_dir = raw_dir or raw_data_dir()
-    raw_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Downloading the {COMPETITION!r} competition files into {raw_dir} ...")
+    raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    download_dir = Path(tempfile.mkdtemp(dir=raw_dir.parent, prefix=f".{raw_dir.name}-download-"))
     try:
-        api.competition_download_files(COMPETITION, path=str(raw_dir), quiet=False)
-    except Exception as error:
-        raise RuntimeError(f"Kaggle download failed ({error}). Have you accepted the rules at "
-                           f"https://www.kaggle.com/competitions/{COMPETITION}/rules ?") from error
-    archive = raw_dir / f"{COMPETITION}.zip"
-    if not archive.is_file():
-        raise FileNotFoundError(f"{archive}: the download did not produce the expected zip file")
-    with zipfile.ZipFile(archive) as zipped:
-        for name in KAGGLE_FILES:
-            with zipped.open(name) as source, atomic_path(raw_dir / name) as tmp:
-                tmp.write_bytes(source.read())
-    archive.unlink()
-    print(f"Saved {', '.join(KAGGLE_FILES)} in {raw_dir}.")
+        print(f"Downloading the {COMPETITION!r} competition files for {raw_dir} ...")
+        try:
+            api.competition_download_files(COMPETITION, path=str(download_dir), quiet=False)
+        except Exception as error:
+            raise RuntimeError(f"Kaggle download failed ({error}). Have you accepted the rules at "
+                               f"{COMPETITION_URL}/rules ?") from error
+        archive = download_dir / f"{COMPETITION}.zip"
+        if not archive.is_file():
+            got = ", ".join(sorted(p.name for p in download_dir.iterdir())) or "nothing"
+            raise FileNotFoundError(f"{archive.name}: the download did not produce it (got: {got})")
+        shown_as = f"{archive.name} (downloaded from Kaggle)"
+        written = extract_competition_zip(archive, raw_dir, shown_as=shown_as)
+    finally:
+        shutil.rmtree(download_dir, ignore_errors=True)
+    print(f"Saved {', '.join(p.name for p in written)} in {raw_dir}.")
     return True
 
 
@@ -123,7 +105,7 @@ def main(argv=None) -> int:
             build_from_mnist(seed=args.seed, load=_load_keras_mnist)
         else:
             download_kaggle()
-    except (OSError, RuntimeError) as error:  # no network, refused download, bad credentials
+    except (OSError, RuntimeError, DataError) as error:  # no network, refused or damaged download
         print(f"error: {error}")
         return 1
     return 0

@@ -11,6 +11,7 @@ from .config import NUM_CLASSES
 from .io import atomic_path
 
 COLUMNS = ["ImageId", "Label"]
+KAGGLE_TEST_ROWS = 28_000  # test.csv's images: one row each in a submission Kaggle accepts
 
 
 class SubmissionError(ValueError):
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("file")
-    parser.add_argument("--rows", type=int, default=28_000, help="test images (Kaggle: 28,000)")
+    parser.add_argument("--rows", type=int, default=KAGGLE_TEST_ROWS, help="test images (Kaggle: 28,000)")
     args = parser.parse_args(argv)
     try:
         check_file(args.file, args.rows)

@@ -19,6 +19,7 @@ from .config import IMAGE_SIZE, NUM_CLASSES, Profile
 from .io import atomic_path, read_json, write_json
 from .model import ENSEMBLE_NAME, build_model, ensemble, hyperparameters_from
 from .provenance import ProvenanceError, describe, differences, matches, record, training_identity
+from .tensorboard_logs import tensorboard_callback
 from .tuning import load_best_hyperparameters
 
 # Beside a training backup: what the training that made it ran on.
@@ -72,9 +73,10 @@ def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: i
 
 
 def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed: int, verbose: int = 2,
-                   backup_dir: str | Path | None = None):
+                   backup_dir: str | Path | None = None, log_dir: str | Path | None = None):
     """`profile.ensemble_size` CNNs, seeds `seed`, `seed + 1`, ..., averaged into one model.
 
+    With `log_dir`, each member writes TensorBoard logs to `log_dir/member-<n>`.
     Returns (model, per-member histories, per-member validation metrics, seconds).
     """
     members, histories, member_metrics, seconds = [], [], [], 0.0
@@ -84,8 +86,10 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
         if profile.ensemble_size > 1:
             print(f"--- member {member + 1} of {profile.ensemble_size} (seed {seed + member})", flush=True)
         member_backup = Path(backup_dir) / f"member-{member}" if backup_dir else None
+        logs = [tensorboard_callback(Path(log_dir) / f"member-{member}")] if log_dir else []
         model, history, member_seconds = train_model(hyperparameters, dataset, profile, seed + member,
-                                                     verbose=verbose, backup_dir=member_backup)
+                                                     verbose=verbose, backup_dir=member_backup,
+                                                     extra_callbacks=logs)
         members.append(model)
         histories.append(history)
         member_metrics.append(evaluate(model, dataset.x_valid, dataset.y_valid, confusion=False))

@@ -17,6 +17,7 @@ from .config import Profile, check_settings
 from .io import atomic_path, read_json, write_json
 from .memory import peak_memory_mb
 from .model import active_values, build_model
+from .tensorboard_logs import tensorboard_callback
 
 OBJECTIVE = "val_accuracy"
 RESULT_COLUMNS = (OBJECTIVE, "val_loss", "epochs", "seconds")  # per trial, from its metrics
@@ -129,14 +130,20 @@ def archive_search(tuning_dir: Path, project: str) -> Path | None:
     return archive
 
 
-def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2) -> dict:
-    """Run (or resume) the search within the profile's budget; returns a summary with peak memory."""
+def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2,
+           log_dir: str | Path | None = None) -> dict:
+    """Run (or resume) the search within the profile's budget; returns a summary with peak memory.
+
+    With `log_dir`, every trial writes TensorBoard logs to `log_dir/<trial>/execution0`, with its
+    hyperparameters for TensorBoard's HParams view (Keras Tuner adds them to a TensorBoard callback)."""
     stop_new_trials_after(tuner.oracle, profile.tuning_budget_minutes * 60)
-    stop_early = keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=profile.tuning_patience)
+    callbacks = [keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=profile.tuning_patience)]
+    if log_dir:
+        callbacks.append(tensorboard_callback(log_dir))
     start = time.perf_counter()
     tuner.search(dataset.x_train, dataset.y_train, validation_data=(dataset.x_valid, dataset.y_valid),
                  epochs=profile.tuning_max_epochs, batch_size=profile.batch_size,
-                 callbacks=[stop_early], verbose=verbose)
+                 callbacks=callbacks, verbose=verbose)
     return {"tuner": profile.tuner, "max_epochs": profile.tuning_max_epochs,
             "max_trials": profile.tuning_max_trials, "budget_minutes": profile.tuning_budget_minutes,
             "seconds": round(time.perf_counter() - start, 1),

@@ -1,23 +1,27 @@
 """`make data` paths, offline: the Kaggle download and the MNIST download are faked."""
 
+import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from digit_recognizer import download
+from digit_recognizer.archives import COMPETITION_FILES
 from digit_recognizer.data import load_data
+from digit_recognizer.kaggle_api import kaggle_credentials_found
 from tests.conftest import pixel_rows, train_rows, write_csv
 
 
 def test_credentials_from_environment_or_token_file(tmp_path):
-    assert not download.kaggle_credentials_found({}, home=tmp_path)
-    assert download.kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
-    assert download.kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
-    assert not download.kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
+    assert not kaggle_credentials_found({}, home=tmp_path)
+    assert kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
+    assert kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
+    assert not kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
     (tmp_path / ".kaggle").mkdir()
     (tmp_path / ".kaggle" / "kaggle.json").write_text("{}")
-    assert download.kaggle_credentials_found({}, home=tmp_path)
+    assert kaggle_credentials_found({}, home=tmp_path)
 
 
 def test_without_credentials_says_how_and_writes_nothing(tmp_path, capsys):
@@ -36,7 +40,7 @@ class FakeKaggleApi:
     def competition_download_files(self, competition, path, quiet):
         self.calls.append(competition)
         with zipfile.ZipFile(f"{path}/{competition}.zip", "w") as z:
-            for name in download.KAGGLE_FILES:
+            for name in COMPETITION_FILES:
                 z.write(self.source / name, name)
 
 
@@ -51,7 +55,7 @@ def test_download_with_credentials_unzips_into_raw(tmp_path):
     raw = tmp_path / "raw"
     assert download.download_kaggle(raw, api=api, credentials_found=True) is True
     assert api.calls == ["digit-recognizer"]
-    assert sorted(p.name for p in raw.iterdir()) == sorted(download.KAGGLE_FILES)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(COMPETITION_FILES)
     loaded = load_data(raw)
     assert loaded.x_train.shape == (4, 784) and loaded.y_test is None
 
@@ -94,3 +98,41 @@ def test_mnist_without_network_is_one_clear_error(monkeypatch, capsys):
     monkeypatch.setattr(download, "_load_keras_mnist", offline)
     assert download.main(["--source", "mnist"]) == 1
     assert capsys.readouterr().out.startswith("error: could not download MNIST")
+
+
+class BadDownloadApi:
+    """Saves what a failed download leaves: `payload` written as the competition's zip."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+    def competition_download_files(self, competition, path, quiet):
+        self.payload(f"{path}/{competition}.zip")
+
+
+def zip_without_test_csv(path):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("train.csv", "label\n1\n")
+
+
+@pytest.mark.parametrize("payload, message", [
+    (lambda p: Path(p).write_bytes(b"\x00\x01 damaged bytes"), r"not a zip archive \(damaged or incomplete"),
+    (lambda p: Path(p).write_text("<html><head><title>Error 503</title></head></html>"), "an HTML page"),
+    (zip_without_test_csv, r"holds no test.csv \(it holds: train.csv\)"),
+])
+@pytest.mark.parametrize("earlier", [{}, {"train.csv": "earlier train\n", "test.csv": "earlier test\n"}])
+def test_failed_download_is_one_line_and_leaves_raw_as_it_was(tmp_path, monkeypatch, capsys, payload, message,
+                                                              earlier):
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    for name, text in earlier.items():
+        (raw / name).write_text(text)
+    monkeypatch.setattr(download, "raw_data_dir", lambda: raw)
+    monkeypatch.setattr(download, "kaggle_credentials_found", lambda: True)
+    monkeypatch.setattr(download, "authenticated_api", lambda: BadDownloadApi(payload))
+    assert download.main([]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("error: digit-recognizer.zip (downloaded from Kaggle): ")
+    assert re.search(message, lines[-1]) and "Traceback" not in "\n".join(lines)
+    assert {p.name: p.read_text() for p in raw.iterdir()} == earlier
+    assert sorted(p.name for p in raw.parent.iterdir()) == ["raw"]  # the temp download is gone

@@ -46,6 +46,16 @@ def test_tuning_training_and_scoring_outputs(smoke_run):
     assert score["images"] == 2000 and 0.2 < score["accuracy"] <= 1  # well above chance (0.1)
 
 
+def test_tensorboard_logs_of_the_search_and_the_training(smoke_run):
+    _, out = smoke_run
+    (search,) = (out / "models" / "logs" / "search").iterdir()  # <time>-smoke-random/<trial>/execution0
+    assert search.name.endswith("-smoke-random") and len(list(search.iterdir())) == 2
+    (train,) = (out / "models" / "logs" / "train").iterdir()  # <time>-smoke-seed7/member-0/{train,validation}
+    assert train.name.endswith("-smoke-seed7")
+    for folder in (search, train):
+        assert list(folder.rglob("events.out.tfevents.*")), folder
+
+
 def test_failed_run_leaves_the_earlier_submission(smoke_run, tmp_path):
     _, out = smoke_run
     before = (out / "submission.csv").read_bytes()

@@ -46,7 +46,8 @@ def test_select_by_number_or_name():
 def test_make_help_lists_every_target():
     out = subprocess.run(["make", "-s", "help"], cwd=PROJECT_DIR, capture_output=True, text=True,
                          check=True).stdout
-    for target in ["run", "test", "data", "tune", "retune", "train", "submission", "lab", "lint", "clean"]:
+    for target in ["run", "test", "data", "tune", "retune", "train", "submission", "lab", "lint", "clean",
+                   "submit", "tensorboard", "kaggle-kernel", "kaggle-push"]:
         assert f" {target} " in out, target
 
 

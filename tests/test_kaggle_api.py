@@ -1,0 +1,240 @@
+"""`make submit`, `make kaggle-kernel` and `make kaggle-push`, offline: Kaggle's API is a fake that records
+what it is sent."""
+
+import inspect
+import json
+import subprocess
+from types import SimpleNamespace
+
+import nbformat
+import numpy as np
+import pytest
+
+from digit_recognizer import config, kaggle_api
+from digit_recognizer.data import sha256
+from digit_recognizer.kaggle_api import KaggleError
+from digit_recognizer.submission import SubmissionError, make_submission
+
+
+class FakeApi:
+    def __init__(self, reply=None):
+        self.calls, self.reply = [], reply or SimpleNamespace(message="Successfully submitted", error="",
+                                                                url="https://www.kaggle.com/code/me/k")
+
+    def competition_submit(self, file_name, message, competition, quiet=False):
+        self.calls.append(("submit", file_name, message, competition))
+        return self.reply
+
+    def kernels_push(self, folder):
+        self.calls.append(("push", folder))
+        return self.reply
+
+
+MANIFEST = {"profile": "full", "seed": 42, "git": {"commit": "abc1234def5678", "dirty": False},
+            "test_score": {"images": 18_000, "accuracy": 0.99123, "errors": 158}}
+
+
+@pytest.fixture
+def run_root(tmp_path):
+    """An output root as a finished run leaves it: a valid 28,000-row submission and its manifest."""
+    paths = config.output_paths(tmp_path)
+    make_submission(np.arange(28_000) % 10).to_csv(paths.submission_file, index=False)
+    paths.models_dir.mkdir()
+    manifest = MANIFEST | {"submission": {"rows": 28_000, "sha256": sha256(paths.submission_file)}}
+    paths.manifest_file.write_text(json.dumps(manifest))
+    return paths
+
+
+def test_submit_sends_the_file_with_a_message_from_the_manifest(run_root):
+    api = FakeApi()
+    message = kaggle_api.submit(run_root, api=api, credentials_found=True)
+    expected = "digit-recognizer: profile full, seed 42, commit abc1234, local 0.9912 (18,000 labelled)"
+    assert message == expected
+    assert api.calls == [("submit", str(run_root.submission_file), expected, "digit-recognizer")]
+
+
+def test_message_without_a_local_score_or_a_commit():
+    manifest = {"profile": "fast", "seed": 7, "git": {"commit": "0123456789", "dirty": True},
+                "test_score": None}
+    assert kaggle_api.submission_message(manifest) == (
+        "digit-recognizer: profile fast, seed 7, commit 0123456 with uncommitted changes")
+    assert kaggle_api.submission_message({"profile": "full", "seed": 42, "git": {"commit": None}}) == (
+        "digit-recognizer: profile full, seed 42, commit unknown")
+
+
+def test_without_credentials_nothing_is_sent_and_the_steps_are_given(run_root, monkeypatch, capsys):
+    api = FakeApi()
+    with pytest.raises(KaggleError, match="no Kaggle credentials found, so nothing was sent") as caught:
+        kaggle_api.submit(run_root, api=api, credentials_found=False)
+    assert "kaggle.json" in str(caught.value) and "accept its rules" in str(caught.value)
+    assert api.calls == []
+    monkeypatch.setattr(kaggle_api, "kaggle_credentials_found", lambda: False)
+    monkeypatch.setattr(kaggle_api, "authenticated_api", lambda: pytest.fail("must not sign in"))
+    assert kaggle_api.main(["submit", "--output-dir", str(run_root.root)]) == 1
+    assert capsys.readouterr().out.startswith("error: no Kaggle credentials found")
+
+
+def test_an_invalid_submission_is_refused_before_any_call(run_root):
+    run_root.submission_file.write_text("ImageId,Label\n1,3\n2,11\n")
+    api = FakeApi()
+    with pytest.raises(SubmissionError, match=r"submission\.csv: 2 rows, expected 28000"):
+        kaggle_api.submit(run_root, api=api, credentials_found=True)
+    assert api.calls == []
+
+
+def test_a_missing_manifest_is_named(run_root):
+    run_root.manifest_file.unlink()
+    api = FakeApi()
+    with pytest.raises(KaggleError, match=r"models/run\.json: not found.*make submission"):
+        kaggle_api.submit(run_root, api=api, credentials_found=True)
+    assert api.calls == []
+
+
+def test_a_submission_from_another_run_is_refused(run_root):
+    make_submission(np.arange(28_000) % 9).to_csv(run_root.submission_file, index=False)  # valid, but new
+    api = FakeApi()
+    with pytest.raises(KaggleError, match=r"submission\.csv: not the file .*run\.json describes"):
+        kaggle_api.submit(run_root, api=api, credentials_found=True)
+    assert api.calls == []
+
+
+def test_a_failed_upload_is_an_error(run_root):
+    api = FakeApi(SimpleNamespace(message="Could not submit to competition"))
+    with pytest.raises(KaggleError, match="upload of .*submission.csv failed"):
+        kaggle_api.submit(run_root, api=api, credentials_found=True)
+
+
+@pytest.mark.parametrize("remote, expected", [
+    ("git@github.com:me/digits.git", "https://github.com/me/digits.git"),
+    ("ssh://git@github.com:22/me/digits.git", "https://github.com/me/digits.git"),
+    ("https://me:ghp_secret@github.com/me/digits.git", "https://github.com/me/digits.git"),
+    ("https://gitlab.com/me/digits", "https://gitlab.com/me/digits"),
+])
+def test_repository_urls_become_https_without_credentials(remote, expected):
+    assert kaggle_api.https_url(remote) == expected
+
+
+@pytest.mark.parametrize("remote", ["/home/me/digits", "file:///home/me/digits", "../digits"])
+def test_a_local_remote_cannot_be_cloned_on_kaggle(remote):
+    with pytest.raises(KaggleError, match="not a repository URL that Kaggle can clone.*REPO_URL"):
+        kaggle_api.https_url(remote)
+
+
+def test_the_repository_url_defaults_to_the_origin_remote(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with pytest.raises(KaggleError, match="no git remote 'origin'.*REPO_URL="):
+        kaggle_api.origin_url(tmp_path)
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:me/digits.git"],
+                   check=True)
+    assert kaggle_api.origin_url(tmp_path) == "https://github.com/me/digits.git"
+
+
+def test_kernel_folder_holds_the_run_on_kaggle_cells_and_metadata(tmp_path):
+    folder = tmp_path / "kernel"
+    written = kaggle_api.write_kernel_folder(folder, "git@github.com:me/digits.git", "me", "fast", "v1.0")
+    assert sorted(p.name for p in written) == sorted(p.name for p in folder.iterdir()) == [
+        "digit-recognizer-pipeline.ipynb", "kernel-metadata.json"]
+    metadata = json.loads((folder / "kernel-metadata.json").read_text())
+    assert metadata == {
+        "id": "me/digit-recognizer-pipeline", "title": "Digit Recognizer Pipeline",
+        "code_file": "digit-recognizer-pipeline.ipynb", "language": "python", "kernel_type": "notebook",
+        "is_private": True, "enable_gpu": True, "enable_internet": True,
+        "competition_sources": ["digit-recognizer"], "dataset_sources": [], "kernel_sources": []}
+    notebook = nbformat.read(folder / metadata["code_file"], as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert [cell.source for cell in code] == kaggle_api.run_on_kaggle_cells(
+        "https://github.com/me/digits.git", "fast", "v1.0")
+    assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
+    assert code[0].source == ("!git clone --quiet https://github.com/me/digits.git /tmp/digit-recognizer"
+                              " && git -C /tmp/digit-recognizer checkout --quiet v1.0")
+    assert code[2].source == "!cd /kaggle/working && python -m digit_recognizer.runner --profile fast"
+
+
+def test_kernel_folder_needs_a_username_and_a_known_profile(tmp_path):
+    with pytest.raises(KaggleError, match="no Kaggle username.*KAGGLE_USERNAME"):
+        kaggle_api.write_kernel_folder(tmp_path / "k", "https://github.com/me/d.git", None)
+    with pytest.raises(KaggleError, match="unknown profile 'huge'"):
+        kaggle_api.write_kernel_folder(tmp_path / "k", "https://github.com/me/d.git", "me", "huge")
+    assert not (tmp_path / "k").exists()
+
+
+def test_username_from_environment_or_token_file(tmp_path):
+    assert kaggle_api.kaggle_username({"KAGGLE_USERNAME": "env-me"}, home=tmp_path) == "env-me"
+    assert kaggle_api.kaggle_username({}, home=tmp_path) is None
+    (tmp_path / ".kaggle").mkdir()
+    (tmp_path / ".kaggle" / "kaggle.json").write_text('{"username": "file-me", "key": "k"}')
+    assert kaggle_api.kaggle_username({}, home=tmp_path) == "file-me"
+
+
+def test_make_kaggle_kernel_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KAGGLE_USERNAME", "me")
+    folder = tmp_path / "kernel"
+    assert kaggle_api.main(["kernel", "--folder", str(folder), "--repo-url", "https://github.com/me/d.git",
+                            "--profile", "smoke"]) == 0
+    assert "make kaggle-push" in capsys.readouterr().out
+    assert json.loads((folder / "kernel-metadata.json").read_text())["id"] == "me/digit-recognizer-pipeline"
+
+
+def test_push_sends_the_folder(tmp_path):
+    folder = tmp_path / "kernel"
+    kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
+    api = FakeApi()
+    assert kaggle_api.push_kernel(folder, api=api, credentials_found=True) == "https://www.kaggle.com/code/me/k"
+    assert api.calls == [("push", str(folder))]
+
+
+def test_push_without_credentials_or_folder_sends_nothing(tmp_path):
+    folder = tmp_path / "kernel"
+    api = FakeApi()
+    with pytest.raises(KaggleError, match=r"kernel-metadata\.json: not found.*make kaggle-kernel"):
+        kaggle_api.push_kernel(folder, api=api, credentials_found=True)
+    kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
+    with pytest.raises(KaggleError, match="no Kaggle credentials found, so nothing was pushed"):
+        kaggle_api.push_kernel(folder, api=api, credentials_found=False)
+    assert api.calls == []
+
+
+def test_a_refused_push_is_an_error(tmp_path):
+    folder = tmp_path / "kernel"
+    kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
+    api = FakeApi(SimpleNamespace(error="Notebook not found", url=""))
+    with pytest.raises(KaggleError, match="refused the kernel .*Notebook not found"):
+        kaggle_api.push_kernel(folder, api=api, credentials_found=True)
+
+
+class RecordingClient:
+    """Stands in for kagglesdk's client: keeps the save_kernel request instead of sending it."""
+
+    def __init__(self):
+        self.requests, self.kernels = [], SimpleNamespace(kernels_api_client=self)
+
+    def save_kernel(self, request):
+        self.requests.append(request)
+        return SimpleNamespace(error="", url="https://www.kaggle.com/code/me/digit-recognizer-pipeline")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_the_installed_kaggle_package_accepts_the_folder_and_the_submit_call(tmp_path, run_root):
+    """The real KaggleApi up to the network: its own checks of the metadata pass, and the request it
+    builds carries the notebook, the competition, GPU and internet."""
+    from kaggle.api.kaggle_api_extended import KaggleApi
+
+    api, client = KaggleApi(), RecordingClient()
+    api.build_kaggle_client = lambda: client
+    folder = tmp_path / "kernel"
+    kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me", "smoke")
+    url = kaggle_api.push_kernel(folder, api=api, credentials_found=True)
+    assert url.endswith("/me/digit-recognizer-pipeline")
+    (request,) = client.requests
+    assert request.slug == "me/digit-recognizer-pipeline" and request.kernel_type == "notebook"
+    assert request.enable_gpu and request.enable_internet and request.is_private
+    assert request.competition_data_sources == ["digit-recognizer"]
+    assert "digit_recognizer.runner --profile smoke" in json.loads(request.text)["cells"][3]["source"]
+    submit_call = inspect.signature(api.competition_submit)
+    submit_call.bind(str(run_root.submission_file), "message", "digit-recognizer", quiet=False)
