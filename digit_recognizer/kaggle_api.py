@@ -28,11 +28,11 @@ KERNEL_NOTEBOOK = f"{KERNEL_SLUG}.ipynb"
 KERNEL_METADATA = "kernel-metadata.json"
 DEFAULT_KERNEL_DIR = PROJECT_DIR / "build" / "kaggle-kernel"
 CLONE_DIR = "/tmp/digit-recognizer"
-INSTALL_EXTRAS = "notebooks"  # what the runner needs beyond the package: papermill and the kernel
 
 TOKEN_STEPS = f"""  1. Sign in at kaggle.com, open {COMPETITION_URL} and accept its rules.
   2. Create an API token (kaggle.com > Settings > API) and either save it as ~/.kaggle/kaggle.json
-     (chmod 600) or export KAGGLE_USERNAME and KAGGLE_KEY (or KAGGLE_API_TOKEN)."""
+     (chmod 600) or export KAGGLE_USERNAME and KAGGLE_KEY (or KAGGLE_API_TOKEN); on Colab, add them as
+     secrets (the key icon) with notebook access."""
 
 
 class KaggleError(RuntimeError):
@@ -43,9 +43,36 @@ def _config_dir(environ, home: Path | None) -> Path:
     return Path(environ.get("KAGGLE_CONFIG_DIR") or (home or Path.home()) / ".kaggle")
 
 
-def kaggle_credentials_found(environ=None, home: Path | None = None) -> bool:
-    """True where the `kaggle` package would find a token: environment variables or a token file."""
+COLAB_SECRETS = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN")
+
+
+def load_colab_secrets(environ=None) -> list[str]:
+    """On Colab, copy the Kaggle secrets this notebook may read (the key icon in the left bar) into the
+    environment, where the `kaggle` package looks; returns the names copied (none off Colab)."""
+    try:
+        from google.colab import userdata
+    except ImportError:
+        return []
     environ = os.environ if environ is None else environ
+    copied = []
+    for name in COLAB_SECRETS:
+        if environ.get(name):
+            continue
+        try:
+            value = userdata.get(name)
+        except Exception:  # Colab's SecretNotFoundError or NotebookAccessError: this secret is not given
+            continue
+        if value:
+            environ[name] = value
+            copied.append(name)
+    return copied
+
+
+def kaggle_credentials_found(environ=None, home: Path | None = None) -> bool:
+    """True where the `kaggle` package would find a token: environment variables (on Colab, filled from
+    the notebook's secrets) or a token file."""
+    environ = os.environ if environ is None else environ
+    load_colab_secrets(environ)
     if environ.get("KAGGLE_API_TOKEN") or (environ.get("KAGGLE_USERNAME") and environ.get("KAGGLE_KEY")):
         return True
     return any((_config_dir(environ, home) / name).is_file() for name in ("kaggle.json", "access_token"))
@@ -143,7 +170,7 @@ def run_on_kaggle_cells(repo_url: str, profile: str = "full", ref: str = "") -> 
     checkout = f" && git -C {CLONE_DIR} checkout --quiet {ref}" if ref else ""
     return [
         f"!git clone --quiet {repo_url} {CLONE_DIR}{checkout}",
-        f'!pip install --quiet "{CLONE_DIR}[{INSTALL_EXTRAS}]"',
+        f"!pip install --quiet {CLONE_DIR}",  # keeps Kaggle's TensorFlow and Keras (ranges, not pins)
         f"!cd /kaggle/working && python -m digit_recognizer.runner --profile {profile}",
     ]
 

@@ -36,7 +36,9 @@ def holder(root: Path) -> str:
         return "holder not recorded"
 
 
-def _acquire(root: Path) -> FileLock:
+def _acquire(root: Path) -> FileLock | None:
+    """The folder's lock, taken; None, with a warning, on a file system without locks (a Google Drive or
+    other network mount can lack them), where two runs on the folder cannot be prevented."""
     root.mkdir(parents=True, exist_ok=True)
     lock = FileLock(root / LOCK_NAME)
     try:
@@ -45,6 +47,10 @@ def _acquire(root: Path) -> FileLock:
         raise OutputFolderBusy(f"{root} is in use by another run ({holder(root)}): wait for it to end, or "
                                "give this run another output folder (--output-dir; a notebook's output_dir)"
                                ) from None
+    except (NotImplementedError, OSError) as error:
+        print(f"warning: {root} cannot be locked on this file system ({error}): nothing stops a second "
+              "run from writing here at the same time", flush=True)
+        return None
     return lock
 
 
@@ -65,12 +71,13 @@ def output_folder_lock(root: str | Path, command: str):
         else:
             os.environ[LOCKED_ENV] = outer
         (root / HOLDER_NAME).unlink(missing_ok=True)
-        lock.release()
+        if lock:
+            lock.release()
 
 
 def refuse_if_busy(root: str | Path) -> None:
     """For a notebook run by hand: raise OutputFolderBusy if a run holds the folder's lock. Inside the
     runner that holds it (its kernels inherit LOCKED_ENV) there is nothing to check."""
     root = Path(root).resolve()
-    if os.environ.get(LOCKED_ENV) != str(root):
-        _acquire(root).release()
+    if os.environ.get(LOCKED_ENV) != str(root) and (lock := _acquire(root)):
+        lock.release()

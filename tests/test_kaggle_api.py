@@ -4,6 +4,8 @@ what it is sent."""
 import inspect
 import json
 import subprocess
+import sys
+import types
 from types import SimpleNamespace
 
 import nbformat
@@ -238,3 +240,33 @@ def test_the_installed_kaggle_package_accepts_the_folder_and_the_submit_call(tmp
     assert "digit_recognizer.runner --profile smoke" in json.loads(request.text)["cells"][3]["source"]
     submit_call = inspect.signature(api.competition_submit)
     submit_call.bind(str(run_root.submission_file), "message", "digit-recognizer", quiet=False)
+
+
+def fake_colab(monkeypatch, secrets: dict):
+    """google.colab.userdata as Colab has it: get() raises for a secret the notebook may not read."""
+    class SecretNotFoundError(Exception):
+        pass
+
+    def get(name):
+        if name not in secrets:
+            raise SecretNotFoundError(name)
+        return secrets[name]
+
+    google, colab = types.ModuleType("google"), types.ModuleType("google.colab")
+    colab.userdata = types.SimpleNamespace(get=get)
+    google.colab = colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+
+
+def test_colab_secrets_become_the_credentials_the_kaggle_package_reads(monkeypatch, tmp_path):
+    fake_colab(monkeypatch, {"KAGGLE_USERNAME": "colab-user", "KAGGLE_KEY": "colab-key"})
+    environ = {}
+    assert kaggle_api.kaggle_credentials_found(environ, home=tmp_path)
+    assert environ == {"KAGGLE_USERNAME": "colab-user", "KAGGLE_KEY": "colab-key"}
+
+
+def test_without_colab_secrets_nothing_is_found(monkeypatch, tmp_path):
+    fake_colab(monkeypatch, {})
+    environ = {}
+    assert not kaggle_api.kaggle_credentials_found(environ, home=tmp_path) and environ == {}

@@ -161,3 +161,14 @@ def test_a_second_run_on_the_same_output_folder_is_refused(trained_copy, tmp_pat
     with runlock.output_folder_lock(out, "the next run"):
         assert json.loads((out / runlock.HOLDER_NAME).read_text())["command"] == "the next run"
     assert not (out / runlock.HOLDER_NAME).exists()
+
+
+def test_a_file_system_without_locks_gets_a_warning_not_a_failure(tmp_path, monkeypatch, capsys):
+    def unsupported(self, *args, **kwargs):
+        raise NotImplementedError("FileSystem does not appear to support flock")
+
+    monkeypatch.setattr(runlock.FileLock, "acquire", unsupported)
+    with runlock.output_folder_lock(tmp_path, "python -m digit_recognizer.runner"):
+        assert (tmp_path / runlock.HOLDER_NAME).is_file()
+    assert f"warning: {tmp_path} cannot be locked on this file system" in capsys.readouterr().out
+    assert not (tmp_path / runlock.HOLDER_NAME).exists()
