@@ -270,3 +270,9 @@ def test_without_colab_secrets_nothing_is_found(monkeypatch, tmp_path):
     fake_colab(monkeypatch, {})
     environ = {}
     assert not kaggle_api.kaggle_credentials_found(environ, home=tmp_path) and environ == {}
+
+
+def test_the_readme_quotes_the_kaggle_cells_the_kernel_folder_holds():
+    readme = (config.PROJECT_DIR / "README.md").read_text()
+    cells = kaggle_api.run_on_kaggle_cells("https://github.com/<you>/digit-recognizer.git", "full")
+    assert "".join(f"```\n{cell}\n```\n" for cell in cells) in readme
