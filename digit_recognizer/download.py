@@ -22,7 +22,7 @@ MNIST_TRAIN_ROWS = 42_000
 NO_CREDENTIALS = f"""No Kaggle credentials found, so Kaggle's files were not downloaded.
 To get them:
 {TOKEN_STEPS}
-  3. Run `make data` again: the files go to data/raw/.
+  3. Run `make data` (python -m digit_recognizer.download) again: the files go to data/raw/.
 Meanwhile every notebook runs on the embedded sample in {SAMPLE_DATA_DIR}.
 Without a Kaggle account, `make data SOURCE=mnist` builds full-size files from the public MNIST set."""
 
@@ -104,7 +104,8 @@ def main(argv=None) -> int:
         if args.source == "mnist":
             build_from_mnist(seed=args.seed, load=_load_keras_mnist)
         else:
-            download_kaggle()
+            if not download_kaggle():
+                return 1  # no credentials: said how to get them
     except (OSError, RuntimeError, DataError) as error:  # no network, refused or damaged download
         print(f"error: {error}")
         return 1

@@ -136,3 +136,11 @@ def test_failed_download_is_one_line_and_leaves_raw_as_it_was(tmp_path, monkeypa
     assert re.search(message, lines[-1]) and "Traceback" not in "\n".join(lines)
     assert {p.name: p.read_text() for p in raw.iterdir()} == earlier
     assert sorted(p.name for p in raw.parent.iterdir()) == ["raw"]  # the temp download is gone
+
+
+def test_make_data_without_credentials_fails_and_says_how(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(download, "raw_data_dir", lambda: tmp_path / "raw")
+    monkeypatch.setattr(download, "kaggle_credentials_found", lambda: False)
+    assert download.main([]) == 1
+    assert "No Kaggle credentials found" in capsys.readouterr().out
+    assert not (tmp_path / "raw").exists()
