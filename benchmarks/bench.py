@@ -41,7 +41,7 @@ def reference_model():
     import keras
     from keras import layers
 
-    from digit_recognizer.model import augmentation
+    from digit_recognizer.augment import augmentation
 
     inputs = keras.Input((28, 28, 1))
     x = augmentation(rotation_degrees=10, zoom=0.1, shift=0.1,
