@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer.io import atomic_path
+from digit_recognizer.files import atomic_path
 from digit_recognizer.manifest import library_versions
 from digit_recognizer.memory import peak_memory_mb
 

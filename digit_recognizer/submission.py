@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .config import NUM_CLASSES
-from .io import atomic_path
+from .files import atomic_path
 
 COLUMNS = ["ImageId", "Label"]
 KAGGLE_TEST_ROWS = 28_000  # test.csv's images: one row each in a submission Kaggle accepts
