@@ -35,7 +35,7 @@ def augmentation(rotation_degrees: float = AUGMENTATION["rotation_degrees"],
 @keras.saving.register_keras_serializable(package="digit_recognizer")
 class RandomStrokeWidth(layers.Layer):
     """Thicken (grey dilation) or thin (grey erosion) each image's strokes, each with probability `rate`;
-    MNIST's bold 1s and 0s are rare enough that a model trained on 8,000 digits misreads them."""
+    MNIST's bold 1s and 0s are rare enough that a model trained on a part of the data misreads them."""
 
     def __init__(self, rate: float = 0.25, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -22,9 +22,8 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
 
 
 def forward_pass(model: keras.Model, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
-    """`model(images)` in inference mode, batch by batch through one compiled graph: on 2 CPU cores
-    about a third faster than `model.predict`, whose per-batch machinery costs more than these small
-    CNNs do."""
+    """`model(images)` in inference mode, batch by batch through one compiled graph: on a CPU faster than
+    `model.predict`, whose per-batch machinery costs more than these small CNNs do."""
     if not len(images):
         return np.zeros((0, *model.output_shape[1:]), dtype=np.float32)
     forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
