@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 
 from .config import IMAGE_SIZE, NUM_CLASSES
 from .data import DataError
-from .io import atomic_path
+from .files import atomic_path
 
 
 def to_images(pixels: np.ndarray) -> np.ndarray:
