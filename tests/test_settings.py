@@ -18,7 +18,7 @@ BAD_SETTINGS = {
     "seed given as text": (dict(seed="42"), "seed", "'42' is not a whole number"),
     "seed given as a boolean": (dict(seed=True), "seed", "True is not a whole number"),
     "seed too large for NumPy": (dict(seed=2**32), "seed", "4294967296 is too large"),
-    "unknown tuner": (dict(algorithm="grid"), "algorithm", "unknown tuner 'grid'; choose one of ['bay"),
+    "unknown tuner": (dict(tuner="grid"), "tuner", "unknown tuner 'grid'; choose one of ['bay"),
     "negative max_epochs": (dict(max_epochs=-3), "max_epochs", "-3 is not a whole number >= 0"),
     "fractional max_trials": (dict(max_trials=2.5), "max_trials", "2.5 is not a whole number >= 0"),
     "negative budget_minutes": (dict(budget_minutes=-1), "budget_minutes", "-1 is not a number of minutes"),
@@ -45,7 +45,7 @@ def test_every_tuner_name_has_a_tuner():
 
 def test_the_tuner_settings_go_through_the_same_check():
     with pytest.raises(SettingError, match="^max_epochs: -1 is not a whole number"):
-        tuning.search_settings(config.PROFILES["smoke"], "random", max_epochs=-1)
+        config.search_settings(config.PROFILES["smoke"], "random", max_epochs=-1)
 
 
 # runner options, the message the runner exits with (argparse's where argparse already checks)
@@ -100,7 +100,7 @@ def run_notebook_01(tmp_path, **parameters):
 def test_notebook_01_checks_the_settings_in_its_set_up_cell(tmp_path):
     error = run_notebook_01(tmp_path, seed=-1)  # as someone editing the parameters cell by hand would
     assert error.ename == "SettingError" and error.evalue.startswith("seed: -1 is negative")
-    assert "config.check_settings(" in error.source and "load_data" not in error.source
+    assert "runs.start(" in error.source and "load_data" not in error.source
 
 
 def test_notebook_01_refuses_a_train_file_notebook_02_could_not_split(tmp_path):
