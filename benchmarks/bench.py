@@ -77,7 +77,7 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
     """Train one model (or ensemble), score it, time a 28,000-digit prediction; returns the figures."""
     import keras
 
-    from digit_recognizer import config, data, features, training, tuning
+    from digit_recognizer import config, data, features, prediction, training, tuning
 
     profile = config.get_profile("smoke" if smoke else "full" if job == "reference" else job)
     raw = data.load_data(data_dir or None)
@@ -100,17 +100,17 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
         model, histories, _, _ = training.train_ensemble(hyperparameters, dataset, profile, seed)
         epochs = sum(len(h) for h in histories)
     train_seconds = time.perf_counter() - start
-    probabilities = training.predict_probabilities(model, dataset.x_test)
+    probabilities = prediction.predict_probabilities(model, dataset.x_test)
     if job == "full":
-        members = training.ensemble_members(model)
-        extra["member_errors"] = [held_out_errors(training.predict_probabilities(m, dataset.x_test),
+        members = prediction.ensemble_members(model)
+        extra["member_errors"] = [held_out_errors(prediction.predict_probabilities(m, dataset.x_test),
                                                   dataset.y_test) for m in members]
-        views = [training.predict_probabilities(model, shifted(dataset.x_test, down, right))
+        views = [prediction.predict_probabilities(model, shifted(dataset.x_test, down, right))
                  for down, right in TTA_SHIFTS]
         extra["tta_errors"] = held_out_errors(sum(views), dataset.y_test)
     kaggle_sized = np.resize(dataset.x_test, (KAGGLE_TEST_ROWS, *dataset.x_test.shape[1:]))
     start = time.perf_counter()
-    training.predict_probabilities(model, kaggle_sized)
+    prediction.predict_probabilities(model, kaggle_sized)
     predict_seconds = time.perf_counter() - start
     return {
         "job": job, "seed": seed, "test_images": int(len(dataset.y_test)),

@@ -1,4 +1,4 @@
-"""Seeding, the final fit, evaluation and the saved model with its metrics."""
+"""Seeding, the final fit, ensembles, training backups, and the saved model with its provenance."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from sklearn.metrics import confusion_matrix
 
 from . import runtime
-from .config import IMAGE_SIZE, NUM_CLASSES, Profile
+from .config import Profile
 from .io import atomic_path, read_json, write_json
-from .model import ENSEMBLE_NAME, build_model, ensemble, hyperparameters_from
+from .model import build_model, ensemble, hyperparameters_from
+from .prediction import evaluate, load_model
 from .provenance import ProvenanceError, describe, differences, matches, record, training_identity
 from .tensorboard_logs import tensorboard_callback
 from .tuning import load_best_hyperparameters
@@ -134,71 +134,9 @@ def model_hyperparameters(values: dict | None) -> dict:
     return dict(hyperparameters_from(values).values)
 
 
-def ensemble_members(model: keras.Model) -> list[keras.Model]:
-    """The CNNs inside an ensemble from `model.ensemble`; a single CNN is its own only member."""
-    if model.name != ENSEMBLE_NAME:
-        return [model]
-    return [layer for layer in model.layers if isinstance(layer, keras.Model)]
-
-
-def forward_pass(model: keras.Model, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
-    """`model(images)` in inference mode, batch by batch through one compiled graph: on 2 CPU cores
-    about a third faster than `model.predict`, whose per-batch machinery costs more than these small
-    CNNs do."""
-    if not len(images):
-        return np.zeros((0, *model.output_shape[1:]), dtype=np.float32)
-    forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
-    return np.concatenate([forward(images[start:start + batch_size]).numpy()
-                           for start in range(0, len(images), batch_size)])
-
-
-def predict_probabilities(model: keras.Model, images: np.ndarray) -> np.ndarray:
-    """Class probabilities; an ensemble's members predict one after the other and are averaged, which
-    on a CPU is faster than running them side by side in one graph."""
-    members = ensemble_members(model)
-    return sum(forward_pass(m, images) for m in members) / len(members)
-
-
-def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, confusion: bool = True) -> dict:
-    """Accuracy, loss, error count and (optionally) the confusion matrix on labelled images."""
-    probabilities = predict_probabilities(model, images)
-    predicted = probabilities.argmax(axis=1)
-    loss = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
-    metrics = {
-        "images": int(len(labels)),
-        "accuracy": float((predicted == labels).mean()),
-        "errors": int((predicted != labels).sum()),
-        "loss": float(np.mean(loss)),
-    }
-    if confusion:
-        metrics["confusion_matrix"] = confusion_matrix(labels, predicted, labels=range(NUM_CLASSES)).tolist()
-    return metrics
-
-
 def save_model(model: keras.Model, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         model.save(tmp)
-
-
-class ModelFileError(ValueError):
-    """A model file that is corrupt, unsafe, or not a digit classifier."""
-
-
-def load_model(path: str | Path) -> keras.Model:
-    """Load a saved model with Keras safe mode on, and check it maps 28x28x1 images to 10 classes."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: train a model first (notebook 04, `make train`)")
-    try:
-        model = keras.models.load_model(path, safe_mode=True)
-    except Exception as error:
-        raise ModelFileError(f"{path}: not a Keras model file that loads safely "
-                             f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
-    expected_in, expected_out = (None, IMAGE_SIZE, IMAGE_SIZE, 1), (None, NUM_CLASSES)
-    if tuple(model.input_shape) != expected_in or tuple(model.output_shape) != expected_out:
-        raise ModelFileError(f"{path}: a model for inputs {model.input_shape} and outputs "
-                             f"{model.output_shape}, expected {expected_in} -> {expected_out}")
-    return model
 
 
 def weights_sha256(model: keras.Model) -> str:

@@ -9,8 +9,8 @@ import keras
 import pytest
 
 from digit_recognizer import runner
+from digit_recognizer.prediction import ModelFileError, load_model
 from digit_recognizer.submission import main as check_submission
-from digit_recognizer.training import ModelFileError, load_model
 from tests.conftest import FAKE_KAGGLE
 
 OUTPUTS = ["submission.csv", "models/model.keras", "models/metrics.json", "models/history.csv",

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from digit_recognizer.model import build_model, ensemble, hyperparameters_from
-from digit_recognizer.training import ensemble_members, forward_pass, predict_probabilities, set_determinism
+from digit_recognizer.prediction import ensemble_members, forward_pass, predict_probabilities
+from digit_recognizer.training import set_determinism
 from digit_recognizer.tuning import archive_search, tunable_values
 
 
