@@ -26,12 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer.io import atomic_path
+from digit_recognizer.config import PROJECT_DIR
+from digit_recognizer.files import atomic_path
 from digit_recognizer.manifest import library_versions
 from digit_recognizer.memory import peak_memory_mb
+from digit_recognizer.scoring import score
+from digit_recognizer.submission import KAGGLE_TEST_ROWS
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-KAGGLE_TEST_ROWS = 28_000
 JOBS = ("reference", "fast", "full")
 TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # pixels (down, right)
 
@@ -41,7 +42,7 @@ def reference_model():
     import keras
     from keras import layers
 
-    from digit_recognizer.model import augmentation
+    from digit_recognizer.augment import augmentation
 
     inputs = keras.Input((28, 28, 1))
     x = augmentation(rotation_degrees=10, zoom=0.1, shift=0.1,
@@ -67,10 +68,6 @@ def shifted(images: np.ndarray, down: int, right: int) -> np.ndarray:
     out[:, max(down, 0):rows + min(down, 0), max(right, 0):cols + min(right, 0)] = \
         images[:, max(-down, 0):rows + min(-down, 0), max(-right, 0):cols + min(-right, 0)]
     return out
-
-
-def held_out_errors(probabilities: np.ndarray, labels: np.ndarray) -> int:
-    return int((probabilities.argmax(axis=1) != labels).sum())
 
 
 def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file: str) -> dict:
@@ -100,22 +97,21 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
         model, histories, _, _ = training.train_ensemble(hyperparameters, dataset, profile, seed)
         epochs = sum(len(h) for h in histories)
     train_seconds = time.perf_counter() - start
-    probabilities = prediction.predict_probabilities(model, dataset.x_test)
+    held_out = score(dataset.y_test, prediction.predict_probabilities(model, dataset.x_test).argmax(axis=1))
     if job == "full":
         members = prediction.ensemble_members(model)
-        extra["member_errors"] = [held_out_errors(prediction.predict_probabilities(m, dataset.x_test),
-                                                  dataset.y_test) for m in members]
+        extra["member_errors"] = [score(dataset.y_test, prediction.predict_probabilities(m, dataset.x_test)
+                                        .argmax(axis=1))["errors"] for m in members]
         views = [prediction.predict_probabilities(model, shifted(dataset.x_test, down, right))
                  for down, right in TTA_SHIFTS]
-        extra["tta_errors"] = held_out_errors(sum(views), dataset.y_test)
+        extra["tta_errors"] = score(dataset.y_test, sum(views).argmax(axis=1))["errors"]
     kaggle_sized = np.resize(dataset.x_test, (KAGGLE_TEST_ROWS, *dataset.x_test.shape[1:]))
     start = time.perf_counter()
     prediction.predict_probabilities(model, kaggle_sized)
     predict_seconds = time.perf_counter() - start
     return {
-        "job": job, "seed": seed, "test_images": int(len(dataset.y_test)),
-        "accuracy": float((probabilities.argmax(axis=1) == dataset.y_test).mean()),
-        "errors": held_out_errors(probabilities, dataset.y_test),
+        "job": job, "seed": seed, "test_images": held_out["images"],
+        "accuracy": held_out["accuracy"], "errors": held_out["errors"],
         "train_seconds": round(train_seconds, 1), "epochs": epochs,
         "images_per_second": round(epochs * len(dataset.x_train) / train_seconds, 1),
         "predict_28000_seconds": round(predict_seconds, 2),

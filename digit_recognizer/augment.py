@@ -1,7 +1,8 @@
-"""A training-only augmentation Keras lacks for handwriting: random stroke width.
+"""The model's training-only augmentation: Keras' random rotation, zoom and shift, and random stroke
+width, which Keras lacks for handwriting.
 
-It is a Keras layer that passes images through unchanged at inference, so a saved model predicts
-cleanly; it is registered so a saved model loads in safe mode.
+Every step passes images through unchanged at inference, so a saved model predicts cleanly;
+`RandomStrokeWidth` is registered so a saved model loads in safe mode.
 """
 
 from __future__ import annotations
@@ -10,11 +11,31 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+# The default augmentation strength, shared by `augmentation()` and the search space.
+AUGMENTATION = {"rotation_degrees": 10.0, "zoom": 0.1, "shift": 0.1, "stroke_width_rate": 0.25}
+
+
+def augmentation(rotation_degrees: float = AUGMENTATION["rotation_degrees"],
+                 zoom: float = AUGMENTATION["zoom"], shift: float = AUGMENTATION["shift"],
+                 stroke_width_rate: float = AUGMENTATION["stroke_width_rate"]) -> keras.Sequential:
+    """Random rotation, zoom, shift and stroke width; active in training only, so the saved model
+    predicts cleanly."""
+    steps = []
+    if rotation_degrees:
+        steps.append(layers.RandomRotation(rotation_degrees / 360, fill_mode="constant"))
+    if zoom:
+        steps.append(layers.RandomZoom(zoom, fill_mode="constant"))
+    if shift:
+        steps.append(layers.RandomTranslation(shift, shift, fill_mode="constant"))
+    if stroke_width_rate:
+        steps.append(RandomStrokeWidth(stroke_width_rate))
+    return keras.Sequential(steps or [layers.Identity()], name="augmentation")
+
 
 @keras.saving.register_keras_serializable(package="digit_recognizer")
 class RandomStrokeWidth(layers.Layer):
     """Thicken (grey dilation) or thin (grey erosion) each image's strokes, each with probability `rate`;
-    MNIST's bold 1s and 0s are rare enough that a model trained on 8,000 digits misreads them."""
+    MNIST's bold 1s and 0s are rare enough that a model trained on a part of the data misreads them."""
 
     def __init__(self, rate: float = 0.25, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -72,9 +72,9 @@ TUNER_NAMES = ("hyperband", "bayesian", "random")
 
 @dataclass(frozen=True)
 class Profile:
-    """How much work a run does. `smoke` proves the pipeline in seconds; `fast` trains one untuned CNN
-    in about 5 minutes on 2 cores (292 s in benchmarks/RESULTS.md), aiming at the public reference
-    recipe's accuracy in half its time; `full` tunes, then trains an ensemble for the real submission."""
+    """How much work a run does. `smoke` proves the pipeline quickly on a slice of the data; `fast`
+    trains one untuned CNN, aiming at the public reference recipe's accuracy in half its time
+    (benchmarks/ holds the measurements); `full` tunes, then trains an ensemble for the real submission."""
 
     name: str
     validation_fraction: float

@@ -14,7 +14,7 @@ import pandas as pd
 from .archives import extract_competition_zip
 from .config import DEFAULT_SEED, SAMPLE_DATA_DIR, external_data_dir, raw_data_dir
 from .data import LABEL_COLUMNS, PIXEL_COLUMNS, TRAIN_COLUMNS, DataError, sha256
-from .io import atomic_path
+from .files import atomic_path
 from .kaggle_api import COMPETITION, COMPETITION_URL, TOKEN_STEPS, authenticated_api, kaggle_credentials_found
 
 MNIST_TRAIN_ROWS = 42_000

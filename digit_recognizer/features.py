@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from .config import IMAGE_SIZE, NUM_CLASSES
 from .data import DataError, DataFiles, file_hashes
-from .io import atomic_path
+from .files import atomic_path
 from .manifest import now
 
 

@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 from .config import DEFAULT_PROFILE, PROFILES, PROJECT_DIR, output_paths
-from .io import atomic_path, read_json
+from .files import atomic_path, read_json
 
 COMPETITION = "digit-recognizer"
 COMPETITION_URL = f"https://www.kaggle.com/competitions/{COMPETITION}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .config import PROJECT_DIR, SOURCE_CHECKOUT
 from .data import sha256
-from .io import read_json, write_json
+from .files import read_json, write_json
 
 PACKAGES = ["tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill"]
 

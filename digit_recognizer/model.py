@@ -9,7 +9,7 @@ import keras
 import keras_tuner as kt
 from keras import layers
 
-from .augment import RandomStrokeWidth
+from .augment import AUGMENTATION, augmentation
 from .config import IMAGE_SIZE, NUM_CLASSES
 
 # Faster-moving batch-norm statistics than Keras' 0.99 suit short runs on small data.
@@ -19,27 +19,6 @@ FILTERS = ((16, 24, 32, 48, 64), (32, 48, 64, 96, 128))
 ENSEMBLE_NAME = "digit_cnn_ensemble"
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
               "nadam": keras.optimizers.Nadam}
-
-
-# The default augmentation strength, shared by `augmentation()` and the search space.
-AUGMENTATION = {"rotation_degrees": 10.0, "zoom": 0.1, "shift": 0.1, "stroke_width_rate": 0.25}
-
-
-def augmentation(rotation_degrees: float = AUGMENTATION["rotation_degrees"],
-                 zoom: float = AUGMENTATION["zoom"], shift: float = AUGMENTATION["shift"],
-                 stroke_width_rate: float = AUGMENTATION["stroke_width_rate"]) -> keras.Sequential:
-    """Random rotation, zoom, shift and stroke width; active in training only, so the saved model
-    predicts cleanly."""
-    steps = []
-    if rotation_degrees:
-        steps.append(layers.RandomRotation(rotation_degrees / 360, fill_mode="constant"))
-    if zoom:
-        steps.append(layers.RandomZoom(zoom, fill_mode="constant"))
-    if shift:
-        steps.append(layers.RandomTranslation(shift, shift, fill_mode="constant"))
-    if stroke_width_rate:
-        steps.append(RandomStrokeWidth(stroke_width_rate))
-    return keras.Sequential(steps or [layers.Identity()], name="augmentation")
 
 
 def conv(x, filters: int, kernel: int, batch_norm: bool, strides: int = 1, padding: str = "same"):

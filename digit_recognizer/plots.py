@@ -135,8 +135,8 @@ def confident_mistakes(images, labels, probabilities, count: int = 12):
     """The wrong predictions the model was surest of: predicted digit, its probability, true digit."""
     labels = np.asarray(labels)
     predicted = probabilities.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != labels)
-    wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:count]
+    mistakes = np.flatnonzero(predicted != labels)
+    wrong = mistakes[np.argsort(-probabilities[mistakes, predicted[mistakes]])][:count]
     columns = 6
     rows = max(1, -(-len(wrong) // columns))
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.4, rows * 1.6), squeeze=False)
@@ -146,6 +146,6 @@ def confident_mistakes(images, labels, probabilities, count: int = 12):
         ax.imshow(_image(images[index]), cmap="gray_r")
         ax.set_title(f"said {predicted[index]} ({probabilities[index, predicted[index]]:.2f})\n"
                      f"is {labels[index]}", fontsize=8)
-    fig.suptitle(f"Most confident mistakes ({len(np.flatnonzero(predicted != labels))} in all)")
+    fig.suptitle(f"Most confident mistakes ({len(mistakes)} in all)")
     fig.tight_layout()
     return fig

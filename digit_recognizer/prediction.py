@@ -11,6 +11,7 @@ from sklearn.metrics import confusion_matrix
 
 from .config import IMAGE_SIZE, NUM_CLASSES
 from .model import ENSEMBLE_NAME
+from .scoring import score
 
 
 def ensemble_members(model: keras.Model) -> list[keras.Model]:
@@ -21,9 +22,8 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
 
 
 def forward_pass(model: keras.Model, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
-    """`model(images)` in inference mode, batch by batch through one compiled graph: on 2 CPU cores
-    about a third faster than `model.predict`, whose per-batch machinery costs more than these small
-    CNNs do."""
+    """`model(images)` in inference mode, batch by batch through one compiled graph: on a CPU faster than
+    `model.predict`, whose per-batch machinery costs more than these small CNNs do."""
     if not len(images):
         return np.zeros((0, *model.output_shape[1:]), dtype=np.float32)
     forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
@@ -39,16 +39,11 @@ def predict_probabilities(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
 
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, confusion: bool = True) -> dict:
-    """Accuracy, loss, error count and (optionally) the confusion matrix on labelled images."""
+    """Images, accuracy, error count, loss and (optionally) the confusion matrix on labelled images."""
     probabilities = predict_probabilities(model, images)
     predicted = probabilities.argmax(axis=1)
     loss = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
-    metrics = {
-        "images": int(len(labels)),
-        "accuracy": float((predicted == labels).mean()),
-        "errors": int((predicted != labels).sum()),
-        "loss": float(np.mean(loss)),
-    }
+    metrics = {**score(labels, predicted), "loss": float(np.mean(loss))}
     if confusion:
         metrics["confusion_matrix"] = confusion_matrix(labels, predicted, labels=range(NUM_CLASSES)).tolist()
     return metrics

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .io import write_json
+from .files import write_json
 from .manifest import now
 
 LOCK_NAME = ".run.lock"

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .config import NUM_CLASSES
-from .io import atomic_path
+from .files import atomic_path
+from .scoring import score as score_labels
 
 COLUMNS = ["ImageId", "Label"]
 KAGGLE_TEST_ROWS = 28_000  # test.csv's images: one row each in a submission Kaggle accepts
@@ -53,12 +54,7 @@ def write_submission(submission: pd.DataFrame, path: str | Path, expected_rows: 
 
 def score(submission: pd.DataFrame, true_labels) -> dict:
     """What the leaderboard would say: accuracy on the known test labels."""
-    true_labels = np.asarray(true_labels)
-    predicted = submission["Label"].to_numpy()
-    if len(predicted) != len(true_labels):
-        raise SubmissionError(f"{len(predicted)} predictions for {len(true_labels)} known labels")
-    return {"images": int(len(true_labels)), "accuracy": float((predicted == true_labels).mean()),
-            "errors": int((predicted != true_labels).sum())}
+    return score_labels(true_labels, submission["Label"].to_numpy())
 
 
 def check_file(path: str | Path, expected_rows: int) -> pd.DataFrame:

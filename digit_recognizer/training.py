@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from . import runtime
 from .config import Profile
-from .io import atomic_path, read_json, write_json
+from .files import atomic_path, read_json, write_json
 from .manifest import now
 from .model import build_model, ensemble, hyperparameters_from
 from .prediction import evaluate, load_model

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Profile
-from .io import atomic_path, read_json, write_json
+from .files import atomic_path, read_json, write_json
 from .memory import peak_memory_mb
 from .model import active_values, build_model
 from .tensorboard_logs import tensorboard_callback

@@ -29,3 +29,8 @@ def test_bad_submission_is_rejected_and_old_file_kept(tmp_path, frame, expected)
 def test_score_counts_errors():
     result = score(make_submission([1, 2, 3, 4]), np.array([1, 2, 0, 4]))
     assert result == {"images": 4, "accuracy": 0.75, "errors": 1}
+
+
+def test_score_refuses_predictions_that_do_not_match_the_labels():
+    with pytest.raises(ValueError, match="3 predictions for 4 known labels"):
+        score(make_submission([1, 2, 3]), np.array([1, 2, 0, 4]))

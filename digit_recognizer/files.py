@@ -1,4 +1,4 @@
-"""Atomic writes and JSON helpers: a failed run never leaves a half-written output behind."""
+"""Files written atomically, and JSON: a failed run never leaves a half-written output behind."""
 
 from __future__ import annotations
 
