@@ -1,18 +1,22 @@
 # Digit Recognizer: `make help` lists the targets. Variables work with every target, e.g.
 #   make run PROFILE=smoke SEED=7 DATA_DIR=data/external/mnist
 #   make retune TUNER=bayesian MAX_TRIALS=30 BUDGET_MINUTES=60
-PROFILE  ?= full
-SEED     ?= 42
+# Run settings: each is the runner's option of the same name in lower case (--max-epochs for MAX_EPOCHS) and
+# the notebooks' parameter (max_epochs); passed only when set, else the default in digit_recognizer/config.py
+# (profile full, seed 42; the profile's search settings; deterministic ops, no mixed precision).
+PROFILE  ?=
+SEED     ?=
 DATA_DIR ?=
-SOURCE   ?= kaggle
-# search settings (empty: the profile's)
+# search settings
 TUNER          ?=
 MAX_EPOCHS     ?=
 MAX_TRIALS     ?=
 BUDGET_MINUTES ?=
 # TensorFlow switches: DETERMINISTIC=0 for speed on a GPU, MIXED_PRECISION=1 for float16 on a GPU
-DETERMINISTIC   ?= 1
-MIXED_PRECISION ?= 0
+DETERMINISTIC   ?=
+MIXED_PRECISION ?=
+# make data: Kaggle's files, or SOURCE=mnist
+SOURCE ?= kaggle
 # distributed tuning
 ORACLE_IP   ?= 127.0.0.1
 ORACLE_PORT ?= 8000
@@ -28,8 +32,9 @@ PYTHON   ?= python3
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
-COMMON := --profile $(PROFILE) --seed $(SEED) $(if $(filter 0,$(DETERMINISTIC)),--no-deterministic) \
-          $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision)
+switch  = $(if $(filter 1,$(1)),--$(2),$(if $(filter 0,$(1)),--no-$(2)))
+COMMON := $(if $(PROFILE),--profile $(PROFILE)) $(if $(SEED),--seed $(SEED)) \
+          $(call switch,$(DETERMINISTIC),deterministic) $(call switch,$(MIXED_PRECISION),mixed-precision)
 SEARCH := $(if $(TUNER),--tuner $(TUNER)) $(if $(MAX_EPOCHS),--max-epochs $(MAX_EPOCHS)) \
           $(if $(MAX_TRIALS),--max-trials $(MAX_TRIALS)) $(if $(BUDGET_MINUTES),--budget-minutes $(BUDGET_MINUTES))
 RUN    := $(PY) -m digit_recognizer.runner $(COMMON) $(SEARCH) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
@@ -39,7 +44,7 @@ DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACL
 .PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run submit tensorboard \
         kaggle-kernel kaggle-push bench test lint lab lock clean distclean
 
-help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, SOURCE, TUNER, MAX_EPOCHS, ...)
+help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, TUNER, MAX_EPOCHS, SOURCE, ...)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # requires-python in pyproject.toml, the lowest Python the lock installs on: a clear error, not pip's
@@ -59,16 +64,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 setup: $(VENV)/.installed ## Create .venv and install the pinned requirements (the other targets do it too)
 
 data: setup ## Get the data: Kaggle's files into data/raw/ (SOURCE=mnist: build them from public MNIST)
-	$(PY) -m digit_recognizer.download --source $(SOURCE) --seed $(SEED)
+	$(PY) -m digit_recognizer.download --source $(SOURCE) $(if $(SEED),--seed $(SEED))
 
-prepare: setup ## Notebooks 01-02: load, validate, scale and split the data
+# tune, train and submission run notebooks 01-02 first only when data/processed/dataset.npz is missing or
+# was prepared from other inputs (profile, seed, data folder, the data files' SHA-256)
+prepare: setup ## Notebooks 01-02: load, validate, scale and split the data (always, afresh)
 	$(RUN) 01 02
 
-tune: setup ## Notebooks 01-03: tune hyperparameters (resumes an interrupted search)
-	$(RUN) 01 02 03
+tune: setup ## Notebook 03: tune hyperparameters (resumes an interrupted search)
+	$(RUN) 03
 
 retune: setup ## Like tune, but archive the earlier search and start a fresh one
-	$(RUN) --retune 01 02 03
+	$(RUN) --retune 03
 
 tune-chief: prepare ## Distributed tuning: the chief (ORACLE_IP to listen on, ORACLE_PORT); exports results
 	$(DIST) --role chief
@@ -76,11 +83,11 @@ tune-chief: prepare ## Distributed tuning: the chief (ORACLE_IP to listen on, OR
 tune-worker: prepare ## Distributed tuning: a worker (ORACLE_IP/ORACLE_PORT of the chief, WORKER_ID)
 	$(DIST) --role worker $(if $(WORKER_ID),--worker-id $(WORKER_ID))
 
-train: setup ## Notebooks 01, 02, 04: train the final model with the tuned hyperparameters
-	$(RUN) 01 02 04
+train: setup ## Notebook 04: train the final model with the tuned hyperparameters
+	$(RUN) 04
 
-submission: setup ## Notebooks 01, 02, 05: predict test.csv with the trained model, write submission.csv
-	$(RUN) 01 02 05
+submission: setup ## Notebook 05: predict test.csv with the trained model, write submission.csv
+	$(RUN) 05
 
 run: setup ## Run every notebook in order: data to submission.csv (reports/ gets the executed copies)
 	$(RUN)
@@ -92,7 +99,7 @@ tensorboard: setup ## Open TensorBoard on models/logs: the final training's curv
 	$(PY) -m tensorboard.main --logdir models/logs
 
 kaggle-kernel: setup ## Write KAGGLE_KERNEL_DIR: a Kaggle notebook running the pipeline from REPO_URL
-	$(PY) -m digit_recognizer.kaggle_api kernel --folder "$(KAGGLE_KERNEL_DIR)" --profile $(PROFILE) \
+	$(PY) -m digit_recognizer.kaggle_api kernel --folder "$(KAGGLE_KERNEL_DIR)" $(if $(PROFILE),--profile $(PROFILE)) \
 		$(if $(REPO_URL),--repo-url "$(REPO_URL)") $(if $(REPO_REF),--ref "$(REPO_REF)")
 
 kaggle-push: kaggle-kernel ## Push that notebook to Kaggle, which runs it on its GPU (needs Kaggle credentials)

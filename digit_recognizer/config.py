@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -57,7 +57,12 @@ def raw_data_dir() -> Path:
 def external_data_dir() -> Path:
     return work_dir() / "data" / "external"
 
+# The defaults of a run's settings: the runner's and the distributed tuner's options and the notebooks'
+# parameters ("", None or 0 there) all take them from here.
+DEFAULT_PROFILE = "full"
 DEFAULT_SEED = 42
+DEFAULT_DETERMINISTIC = True
+DEFAULT_MIXED_PRECISION = False
 IMAGE_SIZE = 28
 NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 NUM_CLASSES = 10
@@ -76,9 +81,9 @@ class Profile:
     max_train_images: int | None  # None: every training image
     tune: bool  # False: skip the search and train the model's default hyperparameters
     tuner: str  # one of TUNER_NAMES
-    tuning_max_epochs: int
-    tuning_max_trials: int  # ignored by Hyperband, which sizes itself from max_epochs
-    tuning_budget_minutes: float  # no new trial starts after this
+    max_epochs: int  # per search trial
+    max_trials: int  # ignored by Hyperband, which sizes itself from max_epochs
+    budget_minutes: float  # no new search trial starts after this
     tuning_patience: int
     ensemble_size: int  # CNNs trained with different seeds; their softmax outputs are averaged
     train_epochs: int  # the learning rate follows a cosine from its initial value down over these
@@ -95,9 +100,9 @@ PROFILES = {
         max_train_images=1000,
         tune=True,
         tuner="random",
-        tuning_max_epochs=1,
-        tuning_max_trials=2,
-        tuning_budget_minutes=5,
+        max_epochs=1,
+        max_trials=2,
+        budget_minutes=5,
         tuning_patience=1,
         ensemble_size=1,
         train_epochs=3,
@@ -109,9 +114,9 @@ PROFILES = {
         max_train_images=None,
         tune=False,
         tuner="random",
-        tuning_max_epochs=1,
-        tuning_max_trials=1,
-        tuning_budget_minutes=1,
+        max_epochs=1,
+        max_trials=1,
+        budget_minutes=1,
         tuning_patience=1,
         ensemble_size=1,
         train_epochs=32,
@@ -123,9 +128,9 @@ PROFILES = {
         max_train_images=None,
         tune=True,
         tuner="hyperband",
-        tuning_max_epochs=9,
-        tuning_max_trials=20,
-        tuning_budget_minutes=10,
+        max_epochs=9,
+        max_trials=20,
+        budget_minutes=10,
         tuning_patience=3,
         ensemble_size=3,
         train_epochs=32,
@@ -158,16 +163,16 @@ def _seed_problem(seed) -> str | None:
     return "is negative" if seed < 0 else "is too large" if seed > MAX_SEED else None
 
 
-def check_settings(profile: str, seed: int = DEFAULT_SEED, algorithm: str = "", max_epochs: int = 0,
+def check_settings(profile: str, seed: int = DEFAULT_SEED, tuner: str = "", max_epochs: int = 0,
                    max_trials: int = 0, budget_minutes: float = 0) -> Profile:
     """The named profile, once every setting of a run is valid: the one check that the runner, the
     notebooks and the tuner make before any work. 0 or "" for a search setting keeps the profile's."""
     chosen = get_profile(profile)
     if problem := _seed_problem(seed):
         raise SettingError("seed", f"{quote(seed)} {problem}; expected a whole number from 0 to {MAX_SEED}")
-    if algorithm and algorithm not in TUNER_NAMES:
-        raise SettingError("algorithm", f"unknown tuner {quote(algorithm)}; "
-                                        f"choose one of {sorted(TUNER_NAMES)} (empty: the profile's)")
+    if tuner and tuner not in TUNER_NAMES:
+        raise SettingError("tuner", f"unknown tuner {quote(tuner)}; "
+                                    f"choose one of {sorted(TUNER_NAMES)} (empty: the profile's)")
     for setting, value in (("max_epochs", max_epochs), ("max_trials", max_trials)):
         if not _whole(value) or value < 0:
             raise SettingError(setting, f"{quote(value)} is not a whole number >= 0 (0: the profile's)")
@@ -176,6 +181,16 @@ def check_settings(profile: str, seed: int = DEFAULT_SEED, algorithm: str = "", 
         raise SettingError("budget_minutes", f"{quote(minutes)} is not a number of minutes >= 0 "
                                              "(0: the profile's)")
     return chosen
+
+
+def search_settings(profile: Profile, tuner: str = "", max_epochs: int = 0, max_trials: int = 0,
+                    budget_minutes: float = 0) -> Profile:
+    """The profile with any of its search settings overridden (0 or "" keeps the profile's)."""
+    check_settings(profile.name, tuner=tuner, max_epochs=max_epochs, max_trials=max_trials,
+                   budget_minutes=budget_minutes)
+    return replace(profile, tuner=tuner or profile.tuner, max_epochs=max_epochs or profile.max_epochs,
+                   max_trials=max_trials or profile.max_trials,
+                   budget_minutes=budget_minutes or profile.budget_minutes)
 
 
 @dataclass(frozen=True)
@@ -240,6 +255,10 @@ class OutputPaths:
     @property
     def search_logs_dir(self) -> Path:
         return self.logs_dir / "search"
+
+    @property
+    def test_score_file(self) -> Path:
+        return self.models_dir / "test_score.json"
 
     @property
     def manifest_file(self) -> Path:

@@ -412,3 +412,12 @@ def load_data(data_dir: str | Path | None = None) -> RawData:
     x_test = load_test(files.test)
     y_test = load_test_labels(files.test_labels, len(x_test)) if files.test_labels else None
     return RawData(files, x_train, y_train, x_test, y_test)
+
+
+def files_table(raw: RawData) -> pd.DataFrame:
+    """Each file read and its number of images."""
+    files = raw.files
+    return pd.DataFrame({
+        "file": [files.train.name, files.test.name, files.test_labels.name if files.test_labels else "-"],
+        "images": [len(raw.x_train), len(raw.x_test), len(raw.y_test) if raw.y_test is not None else 0],
+    }, index=["train", "test", "test labels"]).rename_axis(f"in {files.folder}")

@@ -14,8 +14,8 @@ import argparse
 import os
 import socket
 
-from .config import DEFAULT_SEED, PROFILES, get_profile, output_paths
-from .runner import check_options
+from .config import get_profile, output_paths, search_settings
+from .options import add_run_options, check_run_options
 
 
 def configure(role: str, ip: str, port: int, worker_id: str = "") -> None:
@@ -33,24 +33,16 @@ def main(argv=None) -> int:
     parser.add_argument("--ip", default="127.0.0.1", help="chief: address to listen on; worker: the chief's")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--worker-id", default="", help="a unique name per worker (default: host and pid)")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--output-dir", default="", help="root holding data/processed and models/tuning")
-    parser.add_argument("--tuner", default="", help="hyperband, bayesian or random (default: profile's)")
-    parser.add_argument("--max-epochs", type=int, default=0)
-    parser.add_argument("--max-trials", type=int, default=0)
-    parser.add_argument("--budget-minutes", type=float, default=0)
-    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--mixed-precision", action="store_true")
+    add_run_options(parser, output_help="root holding data/processed and models/tuning")
     args = parser.parse_args(argv)
-    check_options(parser, args)
+    check_run_options(parser, args)
 
     configure(args.role, args.ip, args.port, args.worker_id)
     from . import features, runtime, training, tuning  # TensorFlow loads after the environment is set
 
     paths = output_paths(args.output_dir or None)
-    profile = tuning.search_settings(get_profile(args.profile), args.tuner, args.max_epochs, args.max_trials,
-                                     args.budget_minutes)
+    profile = search_settings(get_profile(args.profile), args.tuner, args.max_epochs, args.max_trials,
+                              args.budget_minutes)
     print(runtime.configure(args.deterministic, args.mixed_precision), flush=True)
     training.set_determinism(args.seed)
     dataset = features.load_dataset(paths.dataset_file)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .config import IMAGE_SIZE, NUM_CLASSES
-from .data import DataError
+from .data import DataError, DataFiles, file_hashes
 from .files import atomic_path
+from .manifest import now
 
 
 def to_images(pixels: np.ndarray) -> np.ndarray:
@@ -30,8 +33,29 @@ class Dataset:
     y_test: np.ndarray | None = None  # known only for local scoring
     source: dict = field(default_factory=dict)  # the parameters it was prepared with
 
+    def parts(self) -> dict[str, np.ndarray]:
+        return {"train": self.x_train, "validation": self.x_valid, "test": self.x_test}
+
     def summary(self) -> dict[str, int]:
-        return {"train": len(self.x_train), "validation": len(self.x_valid), "test": len(self.x_test)}
+        return {name: len(images) for name, images in self.parts().items()}
+
+
+def summary_table(dataset: Dataset) -> pd.DataFrame:
+    """Images, array shape and pixel range of each part."""
+    parts = dataset.parts()
+    return pd.DataFrame({
+        "images": dataset.summary(),
+        "shape": {name: str(images.shape) for name, images in parts.items()},
+        "min": {name: images.min() for name, images in parts.items()},
+        "max": {name: images.max() for name, images in parts.items()},
+    })
+
+
+def digit_shares(dataset: Dataset) -> pd.DataFrame:
+    """The share of each digit among the training and the validation labels."""
+    labels = {"train": dataset.y_train, "validation": dataset.y_valid}
+    return pd.DataFrame({name: np.bincount(y, minlength=NUM_CLASSES) / len(y) for name, y in labels.items()}
+                        ).rename_axis("digit").T.round(3)
 
 
 def split_train_validation(x, y, validation_fraction: float, seed: int,
@@ -91,11 +115,34 @@ def prepare_dataset(raw, validation_fraction: float, seed: int,
     return Dataset(x_train, y_train, x_valid, y_valid, to_images(raw.x_test), raw.y_test, source or {})
 
 
+def dataset_source(parameters: dict, files: DataFiles) -> dict:
+    """What dataset.npz records it was made from: the run's parameters, the data files and their SHA-256."""
+    return parameters | {"prepared_at": now(), "data_folder": str(files.folder),
+                         "data_description": files.description, "sha256": file_hashes(files)}
+
+
 def save_dataset(dataset: Dataset, path: str | Path) -> None:
     arrays = {k: v for k, v in vars(dataset).items() if v is not None and k != "source"}
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays, source=np.array(json.dumps(dataset.source, sort_keys=True)))
+
+
+def source_differences(recorded: dict, expected: dict) -> str:
+    """The expected entries a recorded `source` differs in, e.g. `seed: 7, now 8`; "" if none."""
+    return ", ".join(f"{key}: other files" if key == "sha256" else
+                     f"{key}: {recorded.get(key)!r}, now {value!r}"
+                     for key, value in expected.items() if recorded.get(key) != value)
+
+
+def recorded_source(path: str | Path) -> dict | None:
+    """The `source` a saved dataset records, read without its arrays; None if the file is missing or
+    unreadable."""
+    try:
+        with np.load(path) as arrays:
+            return json.loads(str(arrays["source"])) if "source" in arrays.files else {}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
 
 
 def load_dataset(path: str | Path, expected_source: dict | None = None) -> Dataset:
@@ -106,9 +153,7 @@ def load_dataset(path: str | Path, expected_source: dict | None = None) -> Datas
     with np.load(path) as arrays:
         fields = {k: arrays[k] for k in arrays.files if k != "source"}
         source = json.loads(str(arrays["source"])) if "source" in arrays.files else {}
-    stale = {k: (source.get(k), v) for k, v in (expected_source or {}).items() if source.get(k) != v}
-    if stale:
-        raise ValueError(f"{path} was prepared with other parameters "
-                         f"({', '.join(f'{k}: {old!r}, now {new!r}' for k, (old, new) in stale.items())}): "
+    if stale := source_differences(source, expected_source or {}):
+        raise ValueError(f"{path} was prepared with other parameters ({stale}): "
                          "run notebook 02 again with these parameters")
     return Dataset(**fields, source=source)

@@ -17,7 +17,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from .config import PROFILES, PROJECT_DIR, output_paths
+from .config import DEFAULT_PROFILE, PROFILES, PROJECT_DIR, output_paths
 from .files import atomic_path, read_json
 
 COMPETITION = "digit-recognizer"
@@ -164,7 +164,7 @@ def submit(paths, api=None, credentials_found: bool | None = None) -> str:
 
 # --- make kaggle-kernel / kaggle-push -----------------------------------------------------------------
 
-def run_on_kaggle_cells(repo_url: str, profile: str = "full", ref: str = "") -> list[str]:
+def run_on_kaggle_cells(repo_url: str, profile: str = DEFAULT_PROFILE, ref: str = "") -> list[str]:
     """The three cells that run the pipeline in a Kaggle notebook (competition attached, internet on):
     get the project, install it, run every notebook from /kaggle/working. The README quotes them."""
     checkout = f" && git -C {CLONE_DIR} checkout --quiet {ref}" if ref else ""
@@ -224,7 +224,7 @@ def kernel_metadata(username: str) -> dict:
             "kernel_sources": []}
 
 
-def write_kernel_folder(folder: Path, repo_url: str, username: str | None, profile: str = "full",
+def write_kernel_folder(folder: Path, repo_url: str, username: str | None, profile: str = DEFAULT_PROFILE,
                         ref: str = "") -> list[Path]:
     """The notebook and kernel-metadata.json that `make kaggle-push` sends; returns the files written."""
     if profile not in PROFILES:
@@ -270,7 +270,7 @@ def main(argv=None) -> int:
     kernel.add_argument("--folder", default=str(DEFAULT_KERNEL_DIR))
     kernel.add_argument("--repo-url", default="", help="default: the git remote origin, as https")
     kernel.add_argument("--ref", default="", help="branch, tag or commit to check out; default: the default")
-    kernel.add_argument("--profile", default="full", help=f"one of {sorted(PROFILES)}")
+    kernel.add_argument("--profile", default=DEFAULT_PROFILE, help=f"one of {sorted(PROFILES)}")
     push = commands.add_parser("push", help="push the kernel folder to Kaggle, which runs it")
     push.add_argument("--folder", default=str(DEFAULT_KERNEL_DIR))
     args = parser.parse_args(argv)

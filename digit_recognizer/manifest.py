@@ -11,6 +11,8 @@ from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
 from .config import PROJECT_DIR, SOURCE_CHECKOUT
+from .data import sha256
+from .files import read_json, write_json
 
 PACKAGES = ["tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill"]
 
@@ -75,3 +77,13 @@ def build_manifest(dataset_source: dict, training_metrics: dict, submission: dic
                      "python_executable": Path(sys.executable).name},
         "git": git_state(),
     }
+
+
+def write_run_manifest(paths, dataset_source: dict, test_score: dict | None) -> dict:
+    """The manifest of the run whose outputs are under `paths` (its training metrics, the submission
+    written), saved to `paths.manifest_file`."""
+    rows = sum(1 for _ in paths.submission_file.open()) - 1  # the header is no row
+    submission = {"file": str(paths.submission_file), "rows": rows, "sha256": sha256(paths.submission_file)}
+    run = build_manifest(dataset_source, read_json(paths.metrics_file), submission, test_score)
+    write_json(run, paths.manifest_file)
+    return run

@@ -3,7 +3,9 @@
     python -m digit_recognizer.runner [--profile smoke|fast|full] [--seed N] [--data-dir DIR]
                                       [--output-dir DIR] [--retune] [NOTEBOOK ...]
 
-NOTEBOOK is a number prefix (`03`) or a name; none means all of them. Executed copies go to
+NOTEBOOK is a number prefix (`03`) or a name; none means all of them. Notebooks after 02 asked for
+without 01 and 02 get them run first only when the prepared data set is missing or was made from other
+inputs (profile, seed, data folder, the data files' SHA-256). Executed copies go to
 `<output-dir>/reports/`. One run at a time per output folder: a second one is refused at once.
 """
 
@@ -19,17 +21,11 @@ from pathlib import Path
 
 import papermill as pm
 
-from .config import (
-    DEFAULT_SEED,
-    NOTEBOOKS_DIR,
-    PROFILES,
-    SAMPLE,
-    SettingError,
-    check_settings,
-    get_profile,
-    output_paths,
-)
+from .config import NOTEBOOKS_DIR, SAMPLE, OutputPaths, get_profile, output_paths
+from .data import DataError, file_hashes, locate_data
+from .features import recorded_source, source_differences
 from .messages import shorten
+from .options import add_run_options, check_run_options, run_settings
 from .runlock import OutputFolderBusy, output_folder_lock
 
 
@@ -50,6 +46,7 @@ def select(names: list[str], available: list[Path]) -> list[Path]:
 
 
 TUNING_NOTEBOOK = "03_tune"
+PREPARING_NOTEBOOKS = ("01", "02")  # number prefixes: they make data/processed/dataset.npz
 
 
 def for_profile(selected: list[Path], profile: str) -> list[Path]:
@@ -100,63 +97,66 @@ def run(selected: list[Path], parameters: dict, reports_dir: Path,
     return written
 
 
-OPTIONS = {"profile": "--profile", "seed": "--seed", "algorithm": "--tuner", "max_epochs": "--max-epochs",
-           "max_trials": "--max-trials", "budget_minutes": "--budget-minutes"}
-
-
-def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Every setting checked before any notebook runs; a bad one exits with a usage message naming it."""
+def stale_dataset(paths: OutputPaths, parameters: dict) -> str:
+    """Why the prepared data set must be made again for a run with these parameters; "" if it is current.
+    Cheap: reads only the data set's record and hashes the data files, parsing nothing."""
+    recorded = recorded_source(paths.dataset_file)
+    if recorded is None:
+        return f"{paths.dataset_file} is missing or unreadable"
     try:
-        check_settings(args.profile, args.seed, args.tuner, args.max_epochs, args.max_trials,
-                       args.budget_minutes)
-    except SettingError as error:
-        parser.error(f"argument {OPTIONS[error.setting]}: {error.problem}")
+        hashes = file_hashes(locate_data(parameters["data_dir"]))
+    except DataError as error:
+        return f"the data cannot be located ({shorten(str(error))})"
+    expected = {key: parameters[key] for key in ("profile", "seed", "data_dir")} | {"sha256": hashes}
+    if differences := source_differences(recorded, expected):
+        return f"{paths.dataset_file} was prepared from other inputs ({differences})"
+    return ""
+
+
+def with_prepared_data(selected: list[Path], available: list[Path], paths: OutputPaths,
+                       parameters: dict) -> list[Path]:
+    """`selected`, after notebooks 01 and 02 where it needs the prepared data set and that is stale."""
+    numbers = {nb.stem[:2] for nb in selected}
+    if numbers & set(PREPARING_NOTEBOOKS) or not any(n > PREPARING_NOTEBOOKS[-1] for n in numbers):
+        return selected
+    preparing = [nb for nb in available if nb.stem[:2] in PREPARING_NOTEBOOKS]
+    if why := stale_dataset(paths, parameters):
+        print(f"==> {why}: running {' and '.join(nb.name for nb in preparing)} first", flush=True)
+        return preparing + selected
+    print(f"==> {paths.dataset_file} is up to date (profile {parameters['profile']}, seed "
+          f"{parameters['seed']}, the same data files): not running "
+          f"{' or '.join(nb.name for nb in preparing)}", flush=True)
+    return selected
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="number prefixes or names; default: all, in order")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    add_run_options(parser, output_help="root for models/, reports/, submission.csv; default: "
+                                        "/kaggle/working on Kaggle, the project folder in a clone, else the "
+                                        "current folder")
     parser.add_argument("--data-dir", default="",
                         help=f"a folder in Kaggle's layout, or {SAMPLE!r} for the embedded sample; "
                              "default: Kaggle's input folder on Kaggle, else data/raw/, else the sample")
-    parser.add_argument("--output-dir", default="",
-                        help="root for models/, reports/, submission.csv; default: /kaggle/working on "
-                             "Kaggle, the project folder in a clone, else the current folder")
     parser.add_argument("--retune", action="store_true", help="archive the earlier search, start afresh")
-    parser.add_argument("--tuner", default="", help="hyperband, bayesian or random (default: profile's)")
-    parser.add_argument("--max-epochs", type=int, default=0, help="per trial (default: profile's)")
-    parser.add_argument("--max-trials", type=int, default=0, help="default: profile's")
-    parser.add_argument("--budget-minutes", type=float, default=0, help="no new trial after this")
-    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
-                        help="deterministic TensorFlow ops: byte-identical re-runs, slower on a GPU")
-    parser.add_argument("--mixed-precision", action="store_true", help="float16 compute (needs a GPU)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    check_options(parser, args)
+    check_run_options(parser, args)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     paths = output_paths(args.output_dir or None)
-    parameters = {
-        "profile": args.profile,
-        "seed": args.seed,
+    parameters = run_settings(args) | {
         "data_dir": args.data_dir if args.data_dir in ("", SAMPLE) else str(Path(args.data_dir).resolve()),
         "output_dir": str(paths.root),
         "retune": args.retune,
-        "algorithm": args.tuner,
-        "max_epochs": args.max_epochs,
-        "max_trials": args.max_trials,
-        "budget_minutes": args.budget_minutes,
-        "deterministic": args.deterministic,
-        "mixed_precision": args.mixed_precision,
     }
-    selected = for_profile(select(args.notebooks, notebooks()), args.profile)
+    available = notebooks()
+    selected = for_profile(select(args.notebooks, available), args.profile)
     command = shlex.join(["python", "-m", "digit_recognizer.runner", *argv])
     try:
         with output_folder_lock(paths.root, command):
-            run(selected, parameters, paths.reports_dir)
+            run(with_prepared_data(selected, available, paths, parameters), parameters, paths.reports_dir)
     except OutputFolderBusy as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 1

@@ -16,6 +16,7 @@ import tensorflow as tf
 from . import runtime
 from .config import Profile
 from .files import atomic_path, read_json, write_json
+from .manifest import now
 from .model import build_model, ensemble, hyperparameters_from
 from .prediction import evaluate, load_model
 from .provenance import ProvenanceError, describe, differences, matches, record, training_identity
@@ -132,6 +133,18 @@ def planned_hyperparameters(profile: Profile, paths) -> dict | None:
 def model_hyperparameters(values: dict | None) -> dict:
     """Every hyperparameter the model is built with: `values` plus the defaults it leaves out."""
     return dict(hyperparameters_from(values).values)
+
+
+def metrics_record(profile: Profile, seed: int, hyperparameters: dict | None, dataset, histories, members,
+                   seconds: float, validation: dict) -> dict:
+    """What metrics.json says of a training, from `train_ensemble`'s results and the ensemble's
+    `validation` metrics (`save_training_outputs` adds the provenance)."""
+    return {
+        "profile": profile.name, "seed": seed, "hyperparameters": model_hyperparameters(hyperparameters),
+        "ensemble_size": len(members), "epochs": [len(h) for h in histories],
+        "train_seconds": round(seconds, 1), "train_images": len(dataset.x_train), "validation": validation,
+        "members": members, "trained_at": now(),
+    }
 
 
 def save_model(model: keras.Model, path: str | Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import keras_tuner as kt
 import numpy as np
 import pandas as pd
 
-from .config import Profile, check_settings
+from .config import Profile
 from .files import atomic_path, read_json, write_json
 from .memory import peak_memory_mb
 from .model import active_values, build_model
@@ -50,17 +49,6 @@ def _trial_metrics(histories, seconds: float) -> dict:
     return metrics | {"epochs": len(history[OBJECTIVE]), "seconds": round(seconds, 1)}
 
 
-def search_settings(profile: Profile, tuner: str = "", max_epochs: int = 0, max_trials: int = 0,
-                    budget_minutes: float = 0) -> Profile:
-    """The profile with any of its search settings overridden (0 or "" keeps the profile's)."""
-    check_settings(profile.name, algorithm=tuner, max_epochs=max_epochs, max_trials=max_trials,
-                   budget_minutes=budget_minutes)
-    tuner = tuner or profile.tuner
-    return replace(profile, tuner=tuner, tuning_max_epochs=max_epochs or profile.tuning_max_epochs,
-                   tuning_max_trials=max_trials or profile.tuning_max_trials,
-                   tuning_budget_minutes=budget_minutes or profile.tuning_budget_minutes)
-
-
 def project_name(profile: Profile) -> str:
     return f"{profile.name}-{profile.tuner}"
 
@@ -70,9 +58,9 @@ def make_tuner(profile: Profile, tuning_dir: Path, seed: int) -> kt.Tuner:
     common = dict(objective=OBJECTIVE, seed=seed, directory=str(tuning_dir),
                   project_name=project_name(profile), overwrite=False)
     if profile.tuner == "hyperband":
-        options = dict(max_epochs=profile.tuning_max_epochs, factor=3)
+        options = dict(max_epochs=profile.max_epochs, factor=3)
     else:
-        options = dict(max_trials=profile.tuning_max_trials)
+        options = dict(max_trials=profile.max_trials)
     tuner = _seeded(TUNERS[profile.tuner])(build_model, **common, **options)
     tuner.trial_seed = seed
     start_from_defaults(tuner.oracle)
@@ -136,16 +124,16 @@ def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2,
 
     With `log_dir`, every trial writes TensorBoard logs to `log_dir/<trial>/execution0`, with its
     hyperparameters for TensorBoard's HParams view (Keras Tuner adds them to a TensorBoard callback)."""
-    stop_new_trials_after(tuner.oracle, profile.tuning_budget_minutes * 60)
+    stop_new_trials_after(tuner.oracle, profile.budget_minutes * 60)
     callbacks = [keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=profile.tuning_patience)]
     if log_dir:
         callbacks.append(tensorboard_callback(log_dir))
     start = time.perf_counter()
     tuner.search(dataset.x_train, dataset.y_train, validation_data=(dataset.x_valid, dataset.y_valid),
-                 epochs=profile.tuning_max_epochs, batch_size=profile.batch_size,
+                 epochs=profile.max_epochs, batch_size=profile.batch_size,
                  callbacks=callbacks, verbose=verbose)
-    return {"tuner": profile.tuner, "max_epochs": profile.tuning_max_epochs,
-            "max_trials": profile.tuning_max_trials, "budget_minutes": profile.tuning_budget_minutes,
+    return {"tuner": profile.tuner, "max_epochs": profile.max_epochs,
+            "max_trials": profile.max_trials, "budget_minutes": profile.budget_minutes,
             "seconds": round(time.perf_counter() - start, 1),
             "trials": len(getattr(tuner.oracle, "trials", ())),  # a worker's oracle client has none
             "peak_memory_mb": peak_memory_mb()}

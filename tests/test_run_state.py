@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from digit_recognizer import config, features, runlock, runner, training
+from digit_recognizer import config, data, features, runlock, runner, training
 from digit_recognizer.model import build_model, hyperparameters_from
 from digit_recognizer.provenance import ProvenanceError
 
@@ -172,3 +172,39 @@ def test_a_file_system_without_locks_gets_a_warning_not_a_failure(tmp_path, monk
         assert (tmp_path / runlock.HOLDER_NAME).is_file()
     assert f"warning: {tmp_path} cannot be locked on this file system" in capsys.readouterr().out
     assert not (tmp_path / runlock.HOLDER_NAME).exists()
+
+
+def test_a_later_notebook_reuses_a_current_dataset_and_reprepares_a_stale_one(trained_copy, capsys):
+    out = trained_copy
+    dataset_file = config.output_paths(out).dataset_file
+    before, mtime = dataset_file.read_bytes(), dataset_file.stat().st_mtime_ns
+    assert runner.main(["--profile", "smoke", "--seed", "7", "--output-dir", str(out), "05"]) == 0
+    printed = capsys.readouterr().out
+    assert f"==> {dataset_file} is up to date (profile smoke, seed 7, the same data files)" in printed
+    assert "==> [1/1] 05_submit.ipynb" in printed and "01_load_data.ipynb {" not in printed
+    assert dataset_file.read_bytes() == before and dataset_file.stat().st_mtime_ns == mtime
+
+    code = runner.main(["--profile", "smoke", "--seed", "8", "--output-dir", str(out), "05"])
+    assert code == 1  # the model was trained with seed 7: notebook 05 refuses it
+    printed = capsys.readouterr().out
+    assert (f"==> {dataset_file} was prepared from other inputs (seed: 7, now 8): running 01_load_data.ipynb "
+            "and 02_prepare_features.ipynb first") in printed
+    assert "==> [1/3] 01_load_data.ipynb" in printed
+    assert features.recorded_source(dataset_file)["seed"] == 8
+
+
+def test_changed_data_files_make_the_dataset_stale(tmp_path, capsys):
+    folder, paths = tmp_path / "data", config.output_paths(tmp_path / "out")
+    folder.mkdir()
+    for name in ("train.csv", "test.csv"):
+        (folder / name).write_text(f"{name} as it was\n")
+    parameters = {"profile": "smoke", "seed": 3, "data_dir": str(folder)}
+    assert runner.stale_dataset(paths, parameters) == f"{paths.dataset_file} is missing or unreadable"
+    source = features.dataset_source(parameters, data.locate_data(folder))
+    features.save_dataset(tiny_dataset(source), paths.dataset_file)
+    assert runner.stale_dataset(paths, parameters) == ""
+    (folder / "test.csv").write_text("test.csv, changed\n")
+    assert runner.stale_dataset(paths, parameters) == (f"{paths.dataset_file} was prepared from other inputs "
+                                                       "(sha256: other files)")
+    assert runner.stale_dataset(paths, parameters | {"profile": "fast"}).endswith(
+        "(profile: 'smoke', now 'fast', sha256: other files)")

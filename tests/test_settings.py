@@ -1,12 +1,14 @@
 """Bad run settings are refused before any work, by one check, with a message naming the setting."""
 
+import argparse
 import math
+import subprocess
 
 import numpy as np
 import papermill as pm
 import pytest
 
-from digit_recognizer import config, distributed, runner, tuning
+from digit_recognizer import config, distributed, options, runner, runs, tuning
 from digit_recognizer.config import SettingError, check_settings
 from tests.conftest import train_rows, write_csv
 
@@ -18,7 +20,7 @@ BAD_SETTINGS = {
     "seed given as text": (dict(seed="42"), "seed", "'42' is not a whole number"),
     "seed given as a boolean": (dict(seed=True), "seed", "True is not a whole number"),
     "seed too large for NumPy": (dict(seed=2**32), "seed", "4294967296 is too large"),
-    "unknown tuner": (dict(algorithm="grid"), "algorithm", "unknown tuner 'grid'; choose one of ['bay"),
+    "unknown tuner": (dict(tuner="grid"), "tuner", "unknown tuner 'grid'; choose one of ['bay"),
     "negative max_epochs": (dict(max_epochs=-3), "max_epochs", "-3 is not a whole number >= 0"),
     "fractional max_trials": (dict(max_trials=2.5), "max_trials", "2.5 is not a whole number >= 0"),
     "negative budget_minutes": (dict(budget_minutes=-1), "budget_minutes", "-1 is not a number of minutes"),
@@ -45,7 +47,7 @@ def test_every_tuner_name_has_a_tuner():
 
 def test_the_tuner_settings_go_through_the_same_check():
     with pytest.raises(SettingError, match="^max_epochs: -1 is not a whole number"):
-        tuning.search_settings(config.PROFILES["smoke"], "random", max_epochs=-1)
+        config.search_settings(config.PROFILES["smoke"], "random", max_epochs=-1)
 
 
 # runner options, the message the runner exits with (argparse's where argparse already checks)
@@ -100,7 +102,7 @@ def run_notebook_01(tmp_path, **parameters):
 def test_notebook_01_checks_the_settings_in_its_set_up_cell(tmp_path):
     error = run_notebook_01(tmp_path, seed=-1)  # as someone editing the parameters cell by hand would
     assert error.ename == "SettingError" and error.evalue.startswith("seed: -1 is negative")
-    assert "config.check_settings(" in error.source and "load_data" not in error.source
+    assert "runs.start(" in error.source and "load_data" not in error.source
 
 
 def test_notebook_01_refuses_a_train_file_notebook_02_could_not_split(tmp_path):
@@ -113,3 +115,63 @@ def test_notebook_01_refuses_a_train_file_notebook_02_could_not_split(tmp_path):
     error = run_notebook_01(tmp_path, data_dir=str(folder))
     assert error.ename == "DataError" and "features.check_splittable(" in error.source
     assert error.evalue.startswith(f"{folder / 'train.csv'}, column 'label': digit 7 has 1 image (line 29)")
+
+
+def test_a_notebook_sets_up_its_run_in_one_call(tmp_path, capsys):
+    context = runs.start("", None, "", str(tmp_path), tuner="bayesian", max_epochs=2)  # "" / None: defaults
+    default = config.PROFILES[config.DEFAULT_PROFILE]
+    assert context.profile == config.search_settings(default, "bayesian", max_epochs=2)
+    assert context.profile.tuner == "bayesian" and context.profile.max_trials == default.max_trials
+    assert context.seed == config.DEFAULT_SEED and context.paths == config.output_paths(tmp_path)
+    assert context.source == {"profile": config.DEFAULT_PROFILE, "seed": config.DEFAULT_SEED, "data_dir": ""}
+    assert (context.deterministic, context.mixed_precision) == (config.DEFAULT_DETERMINISTIC,
+                                                                config.DEFAULT_MIXED_PRECISION)
+    assert capsys.readouterr().out == (f"profile {config.DEFAULT_PROFILE}, seed {config.DEFAULT_SEED}, "
+                                       f"outputs under {tmp_path.resolve()}\n")
+    with pytest.raises(SettingError, match="^max_trials: -1 is not a whole number"):
+        runs.start("smoke", 0, output_dir=str(tmp_path), max_trials=-1)
+
+
+def make_command(target: str, variables: dict) -> str:
+    done = subprocess.run(["make", "-n", "-s", target, *(f"{k}={v}" for k, v in variables.items())],
+                          cwd=config.PROJECT_DIR, capture_output=True, text=True, check=True)
+    return done.stdout.splitlines()[-1].replace('"', "")
+
+
+def test_one_name_per_setting_from_the_makefile_to_the_notebooks():
+    declared = set().union(*(runner.declared_parameters(nb) for nb in runner.notebooks()))
+    assert declared == {*options.SETTINGS, "data_dir", "retune"}
+    switches = {"deterministic", "mixed_precision"}
+    values = {s: f"value-of-{s}" for s in declared - switches - {"output_dir", "retune"}}
+    command = make_command("tune", {s.upper(): v for s, v in values.items()} |
+                           {"DETERMINISTIC": "0", "MIXED_PRECISION": "1"})
+    for setting, value in values.items():  # MAX_EPOCHS=x gives --max-epochs x, notebook 03's max_epochs
+        assert f"--{setting.replace('_', '-')} {value}" in command, (setting, command)
+    assert "--no-deterministic" in command and "--mixed-precision" in command
+
+
+def test_the_makefile_leaves_unset_settings_to_the_package():
+    assert make_command("tune", {}).split("digit_recognizer.runner")[1].split() == ["03"]
+    assert make_command("train", {}).split()[-1] == "04"
+    assert make_command("submission", {}).split()[-1] == "05"
+
+
+def test_runner_and_distributed_tuning_share_one_option_set():
+    def options_of(main):
+        parsers = []
+        real = argparse.ArgumentParser.parse_args
+
+        def capture(self, *args, **kwargs):
+            parsers.append(self)
+            raise SystemExit(0)
+
+        argparse.ArgumentParser.parse_args = capture
+        try:
+            with pytest.raises(SystemExit):
+                main([])
+        finally:
+            argparse.ArgumentParser.parse_args = real
+        return {(a.dest, a.default) for a in parsers[0]._actions}
+
+    shared = options_of(runner.main) & options_of(distributed.main)
+    assert {dest for dest, _ in shared} >= set(options.SETTINGS)

@@ -45,7 +45,7 @@ def run_search(paths, dataset, profile):
 def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
     _, dataset = prepared
     paths = config.output_paths(tmp_path)
-    profile = tuning.search_settings(SMOKE, algorithm, max_epochs=2, max_trials=2)
+    profile = config.search_settings(SMOKE, algorithm, max_epochs=2, max_trials=2)
     tuner, summary = run_search(paths, dataset, profile)
     table, best = tuning.export_results(tuner, paths, summary)
     assert len(table) >= 2 and set(table["status"]) == {"COMPLETED"}
@@ -63,12 +63,12 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
 
 def test_unknown_algorithm_is_refused():
     with pytest.raises(ValueError, match="unknown tuner 'grid'"):
-        tuning.search_settings(SMOKE, "grid")
+        config.search_settings(SMOKE, "grid")
 
 
 def test_time_budget_stops_new_trials(prepared, tmp_path):
     _, dataset = prepared
-    profile = tuning.search_settings(SMOKE, "random", max_trials=50, budget_minutes=0.001)
+    profile = config.search_settings(SMOKE, "random", max_trials=50, budget_minutes=0.001)
     tuner, summary = run_search(config.output_paths(tmp_path), dataset, profile)
     assert len(tuner.oracle.trials) <= 1 and summary["trials"] <= 1
 
@@ -79,7 +79,7 @@ INTERRUPTIBLE_SEARCH = textwrap.dedent("""
     from digit_recognizer.training import set_determinism
     root, kill_at = sys.argv[1], sys.argv[2]
     paths = config.output_paths(root)
-    profile = tuning.search_settings(config.get_profile("smoke"), "random", max_epochs=1, max_trials=4)
+    profile = config.search_settings(config.get_profile("smoke"), "random", max_epochs=1, max_trials=4)
     set_determinism(7)
     tuner = tuning.make_tuner(profile, paths.tuning_dir, 7)
     original = type(tuner).run_trial
@@ -121,7 +121,7 @@ def test_interrupted_search_resumes_without_redoing_trials(prepared, tmp_path):
 def test_retune_archives_the_earlier_search(prepared, tmp_path):
     _, dataset = prepared
     paths = config.output_paths(tmp_path)
-    profile = tuning.search_settings(SMOKE, "random", max_trials=1)
+    profile = config.search_settings(SMOKE, "random", max_trials=1)
     tuner, summary = run_search(paths, dataset, profile)
     tuning.export_results(tuner, paths, summary)
     archived = tuning.archive_search(paths.tuning_dir, tuning.project_name(profile))
