@@ -1,25 +1,35 @@
 """Side by side, same data, same machine: the public Keras reference recipe against this project's
 fast and full profiles.
 
-    python benchmarks/bench.py [--seeds 42 43 44] [--jobs reference fast full] [--hyperparameters FILE]
-                               [--smoke] [--output benchmarks/RESULTS.md]
+    python benchmarks/bench.py [--seeds 42 43 44] [--jobs reference fast full] [--data-dir DIR]
+                               [--hyperparameters FILE] [--name NAME] [--results-dir DIR] [--smoke]
 
 For each seed, every model trains on the same seeded split of the data (the embedded sample, or the
-`--data-dir` folder, which needs a test_labels.csv) and is scored on the held-out test labels. Each
-training runs in a process of its own, so its peak memory is its own. The project's models use the
-search space's defaults, or the hyperparameters in FILE (a search's best_hyperparameters.json).
-The full profile's record also scores each ensemble member alone and the ensemble with test-time
-augmentation, so the gain of each step is measured on the same run.
+`--data-dir` folder, which needs a test_labels.csv) and is scored on the held-out test labels. Each job
+runs in a process of its own, so its peak memory is its own. The full job does what `make run` does: the
+profile's search (timed apart as search_seconds), then the ensemble with the best hyperparameters; with
+`--hyperparameters FILE` (a best_hyperparameters.json) it skips the search and trains those, and the fast
+job trains them too (by default the search space's defaults). The full job's record also scores each
+member alone and the ensemble with test-time augmentation, so the gain of each step is measured in the
+same run.
+
+Each record is written to `results[-NAME].json` as soon as its job ends, and the table
+`RESULTS[-NAME].md` is rewritten from the records. Run again, a job whose record was made by the same
+code (the package, this script and the lock file), on the same data and settings, is skipped: a run cut
+short loses only the job under way. NAME defaults to the data folder's name without a leading "mnist-"
+(`../shared/data/mnist-full` -> `full`), and to none for the embedded sample.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,8 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from digit_recognizer.config import PROJECT_DIR
-from digit_recognizer.files import atomic_path
-from digit_recognizer.manifest import library_versions
+from digit_recognizer.files import atomic_path, read_json, write_json
+from digit_recognizer.manifest import git_state, library_versions, now
 from digit_recognizer.memory import peak_memory_mb
 from digit_recognizer.scoring import score
 from digit_recognizer.submission import KAGGLE_TEST_ROWS
@@ -82,8 +92,11 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
         raise SystemExit(f"{raw.files.folder} has no test_labels.csv: nothing to score against")
     dataset = features.prepare_dataset(raw, profile.validation_fraction, seed, profile.max_train_images)
     hyperparameters = tuning.load_best_hyperparameters(hyperparameters_file) if hyperparameters_file else None
-    training.set_determinism(seed)
     extra = {}
+    if job == "full" and profile.tune and not hyperparameters_file:
+        hyperparameters, extra["search_seconds"] = search(profile, dataset, seed)
+        extra["hyperparameters"] = hyperparameters
+    training.set_determinism(seed)
     start = time.perf_counter()
     if job == "reference":
         model = reference_model()
@@ -120,6 +133,19 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
     }
 
 
+def search(profile, dataset, seed: int) -> tuple[dict, float]:
+    """The profile's search, as notebook 03 runs it, in a folder of its own: (best values, seconds)."""
+    from digit_recognizer import training, tuning
+
+    training.set_determinism(seed)
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
+        tuner = tuning.make_tuner(profile, Path(folder), seed)
+        start = time.perf_counter()
+        tuning.search(tuner, dataset, profile)
+        seconds = time.perf_counter() - start
+        return tuning.best_hyperparameters(tuner), round(seconds, 1)
+
+
 def spawn(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file: str) -> dict:
     """Run one job in a fresh process; its last output line is the JSON result."""
     command = [sys.executable, __file__, "--job", job, "--seeds", str(seed), "--data-dir", data_dir,
@@ -130,6 +156,45 @@ def spawn(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file:
     if done.returncode:
         raise SystemExit(f"{job} (seed {seed}) failed with exit code {done.returncode}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# What makes a record reusable: the code that trains and measures, and the lock file of library versions.
+CODE_FILES = ["requirements.txt", "benchmarks/bench.py", "digit_recognizer/*.py"]
+
+
+def code_fingerprint(root: Path = PROJECT_DIR) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for pattern in CODE_FILES for p in root.glob(pattern)):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def data_fingerprint(data_dir: str) -> str:
+    from digit_recognizer import data
+
+    hashes = data.file_hashes(data.locate_data(data_dir or None))
+    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_identity(args) -> dict:
+    """What a record must share with this run to be reused instead of run again."""
+    given = Path(args.hyperparameters).read_bytes() if args.hyperparameters else b""
+    return {"code": code_fingerprint(), "data": data_fingerprint(args.data_dir), "smoke": args.smoke,
+            "hyperparameters_file": hashlib.sha256(given).hexdigest()[:16] if given else ""}
+
+
+def on_record(records: list[dict], job: str, seed: int, identity: dict) -> dict | None:
+    return next((r for r in records if r["job"] == job and r["seed"] == seed
+                 and all(r.get(k) == v for k, v in identity.items())), None)
+
+
+def results_files(results_dir: str | Path, name: str) -> tuple[Path, Path]:
+    suffix = f"-{name}" if name else ""
+    return Path(results_dir) / f"RESULTS{suffix}.md", Path(results_dir) / f"results{suffix}.json"
+
+
+def default_name(data_dir: str) -> str:
+    return Path(data_dir).resolve().name.removeprefix("mnist-") if data_dir else ""
 
 
 def cpu_model() -> str:
@@ -150,14 +215,21 @@ def summarize(values: list[float], digits: int) -> str:
 def report(results: list[dict], command: str, smoke: bool) -> str:
     seeds = sorted({r["seed"] for r in results})
     columns = [("accuracy", "held-out accuracy", 4), ("errors", "errors", 1),
-               ("train_seconds", "training s", 0), ("images_per_second", "training images/s", 0),
+               ("train_seconds", "training s", 0), ("search_seconds", "search s", 0),
+               ("images_per_second", "training images/s", 0),
                ("predict_28000_seconds", "predict 28,000 s", 2), ("peak_memory_mb", "peak MB", 0)]
+    if not any("search_seconds" in r for r in results):
+        columns = [c for c in columns if c[0] != "search_seconds"]
+    commits = sorted({(r.get("commit") or "unknown")[:7] + (" + changes" if r.get("dirty") else "")
+                      for r in results})
+    test_images = ", ".join(sorted({f"{r['test_images']:,}" for r in results}))
     lines = [
         "# Benchmark: reference recipe vs this project"
         + (" (smoke run, not a measurement)" if smoke else ""),
         "",
         f"Command: `{command}`  ",
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  ",
+        f"Commit: {', '.join(commits)}; held-out test images: {test_images}  ",
         f"Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}  ",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()) + "  ",
         f"Seeds: {', '.join(map(str, seeds))}; figures are the mean, with the range over seeds in brackets.",
@@ -167,7 +239,8 @@ def report(results: list[dict], command: str, smoke: bool) -> str:
     ]
     for job in sorted({r["job"] for r in results}, key=JOBS.index):
         rows = [r for r in results if r["job"] == job]
-        lines.append(f"| {job} | " + " | ".join(summarize([r[key] for r in rows], digits)
+        lines.append(f"| {job} | " + " | ".join(summarize([r[key] for r in rows if key in r], digits)
+                                                 if any(key in r for r in rows) else "-"
                                                  for key, _, digits in columns) + " |")
     lines += ["", *step_gains(results), "", "Per seed:", "", "```",
               *(json.dumps(r, sort_keys=True) for r in results), "```", ""]
@@ -191,6 +264,9 @@ def step_gains(results: list[dict]) -> list[str]:
     if fast_seconds:
         lines.append("| fast profile: the project's CNN and augmentation, one model "
                      f"| {mean('fast', lambda r: r['errors'])} |")
+    if full and any("search_seconds" in r for r in full):
+        lines.append("| full profile's first member: the fast profile's seed and epochs, searched "
+                     f"hyperparameters | {mean('full', lambda r: r['member_errors'][0])} |")
     if full:
         lines += [f"| full profile, one member alone (mean of its {members}) "
                   f"| {mean('full', lambda r: np.mean(r['member_errors']))} |",
@@ -201,6 +277,11 @@ def step_gains(results: list[dict]) -> list[str]:
     if reference_seconds and fast_seconds:
         lines += ["", f"The fast profile trains in {np.mean(fast_seconds) / np.mean(reference_seconds):.0%} "
                       "of the reference recipe's time."]
+    if reference_seconds and full:
+        ratio = np.mean([r["train_seconds"] + r.get("search_seconds", 0) for r in full]) / np.mean(
+            reference_seconds)
+        lines += ["", f"The full job (search and training) takes {ratio:.1f} times the reference recipe's "
+                      "training time."]
     return lines
 
 
@@ -211,9 +292,10 @@ def main(argv=None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny run that checks the benchmark itself")
     parser.add_argument("--data-dir", default="", help="a Kaggle-layout folder with test_labels.csv")
     parser.add_argument("--hyperparameters", default="",
-                        help="a best_hyperparameters.json to train the project's models with; "
-                             "default: the search space's defaults")
-    parser.add_argument("--output", default=str(PROJECT_DIR / "benchmarks" / "RESULTS.md"))
+                        help="a best_hyperparameters.json to train the project's models with, no search; "
+                             "default: the full job searches, the fast job trains the defaults")
+    parser.add_argument("--name", default=None, help="results file suffix; default: from the data folder")
+    parser.add_argument("--results-dir", default=str(PROJECT_DIR / "benchmarks"))
     parser.add_argument("--jobs", nargs="+", choices=JOBS, default=list(JOBS), help="default: all three")
     parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -221,14 +303,32 @@ def main(argv=None) -> int:
         print(json.dumps(run_job(args.job, args.seeds[0], args.smoke, args.data_dir, args.hyperparameters)),
               flush=True)
         return 0
-    results = [spawn(job, seed, args.smoke, args.data_dir, args.hyperparameters)
-               for seed in args.seeds for job in JOBS if job in args.jobs]
+    report_file, records_file = results_files(args.results_dir, default_name(args.data_dir)
+                                              if args.name is None else args.name)
     command = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = report(results, command.strip(), args.smoke)
-    with atomic_path(args.output) as tmp:
-        tmp.write_text(text)
+    identity = run_identity(args)
+    records = read_json(records_file) if records_file.is_file() else []
+    for seed in args.seeds:
+        for job in (j for j in JOBS if j in args.jobs):
+            if found := on_record(records, job, seed, identity):
+                print(f"==> {job}, seed {seed}: on record from {found['date']}, skipped", flush=True)
+                continue
+            record = spawn(job, seed, args.smoke, args.data_dir, args.hyperparameters)
+            record |= identity | git_state() | {"date": now()}
+            records = [r for r in records if (r["job"], r["seed"]) != (job, seed)] + [record]
+            write_json(records, records_file)  # at once: a run cut short keeps every finished job
+            write_report(records, command.strip(), args.smoke, report_file)
+    text = write_report(records, command.strip(), args.smoke, report_file)
     print(text)
     return 0
+
+
+def write_report(records: list[dict], command: str, smoke: bool, path: Path) -> str:
+    ordered = sorted(records, key=lambda r: (r["seed"], JOBS.index(r["job"])))
+    text = report(ordered, command, smoke)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return text
 
 
 if __name__ == "__main__":
