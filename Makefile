@@ -105,7 +105,7 @@ kaggle-kernel: setup ## Write KAGGLE_KERNEL_DIR: a Kaggle notebook running the p
 kaggle-push: kaggle-kernel ## Push that notebook to Kaggle, which runs it on its GPU (needs Kaggle credentials)
 	$(PY) -m digit_recognizer.kaggle_api push --folder "$(KAGGLE_KERNEL_DIR)"
 
-bench: setup ## Benchmark: reference recipe vs the fast and full profiles, BENCH_SEEDS seeds, into benchmarks/RESULTS.md
+bench: setup ## Benchmark: reference recipe vs the fast and full jobs, BENCH_SEEDS seeds; resumes; benchmarks/RESULTS*.md
 	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
 test: setup ## Run the whole test suite
