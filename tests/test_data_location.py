@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from digit_recognizer import config, data, runner
-from tests.conftest import pixel_rows, train_rows, write_csv
+from tests.helpers import pixel_rows, train_rows, write_csv
 
 
 def kaggle_csvs(folder, rows=12):

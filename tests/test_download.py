@@ -11,7 +11,7 @@ from digit_recognizer import download
 from digit_recognizer.archives import COMPETITION_FILES
 from digit_recognizer.data import load_data
 from digit_recognizer.kaggle_api import kaggle_credentials_found
-from tests.conftest import pixel_rows, train_rows, write_csv
+from tests.helpers import pixel_rows, train_rows, write_csv
 
 
 def test_credentials_from_environment_or_token_file(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from digit_recognizer import runner
 from digit_recognizer.submission import main as check_submission
 from digit_recognizer.training import ModelFileError, load_model
-from tests.conftest import FAKE_KAGGLE
+from tests.helpers import FAKE_KAGGLE
 
 OUTPUTS = ["submission.csv", "models/model.keras", "models/metrics.json", "models/history.csv",
            "models/run.json"]

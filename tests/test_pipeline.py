@@ -6,7 +6,7 @@ import nbformat
 import pandas as pd
 
 from digit_recognizer import runner
-from tests.conftest import train_rows, write_csv
+from tests.helpers import train_rows, write_csv
 
 
 def test_all_notebooks_run_and_write_a_valid_submission(smoke_run):

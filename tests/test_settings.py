@@ -8,7 +8,7 @@ import pytest
 
 from digit_recognizer import config, distributed, runner, tuning
 from digit_recognizer.config import SettingError, check_settings
-from tests.conftest import train_rows, write_csv
+from tests.helpers import train_rows, write_csv
 
 # keyword arguments of check_settings, the setting the message names, a fragment of the message
 BAD_SETTINGS = {
