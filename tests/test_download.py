@@ -10,18 +10,7 @@ import pytest
 from digit_recognizer import download
 from digit_recognizer.archives import COMPETITION_FILES
 from digit_recognizer.data import load_data
-from digit_recognizer.kaggle_api import kaggle_credentials_found
 from tests.helpers import pixel_rows, train_rows, write_csv
-
-
-def test_credentials_from_environment_or_token_file(tmp_path):
-    assert not kaggle_credentials_found({}, home=tmp_path)
-    assert kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
-    assert kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
-    assert not kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
-    (tmp_path / ".kaggle").mkdir()
-    (tmp_path / ".kaggle" / "kaggle.json").write_text("{}")
-    assert kaggle_credentials_found({}, home=tmp_path)
 
 
 def test_without_credentials_says_how_and_writes_nothing(tmp_path, capsys):

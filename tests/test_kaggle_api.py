@@ -14,7 +14,7 @@ import pytest
 
 from digit_recognizer import config, kaggle_api
 from digit_recognizer.data import sha256
-from digit_recognizer.kaggle_api import KaggleError
+from digit_recognizer.kaggle_api import KaggleError, kaggle_credentials_found
 from digit_recognizer.submission import SubmissionError, make_submission
 
 
@@ -276,3 +276,13 @@ def test_the_readme_quotes_the_kaggle_cells_the_kernel_folder_holds():
     readme = (config.PROJECT_DIR / "README.md").read_text()
     cells = kaggle_api.run_on_kaggle_cells("https://github.com/<you>/digit-recognizer.git", "full")
     assert "".join(f"```\n{cell}\n```\n" for cell in cells) in readme
+
+
+def test_credentials_from_environment_or_token_file(tmp_path):
+    assert not kaggle_credentials_found({}, home=tmp_path)
+    assert kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
+    assert kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
+    assert not kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
+    (tmp_path / ".kaggle").mkdir()
+    (tmp_path / ".kaggle" / "kaggle.json").write_text("{}")
+    assert kaggle_credentials_found({}, home=tmp_path)

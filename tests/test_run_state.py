@@ -1,5 +1,5 @@
-"""State from another run is never reused: training backups, the saved model, and the output folder
-itself while another run is writing to it."""
+"""Killed training resumes from its backup, and state from another run is never reused: training backups,
+the saved model, and the output folder itself while another run is writing to it."""
 
 import dataclasses
 import json
@@ -14,6 +14,37 @@ import pytest
 from digit_recognizer import config, features, runlock, runner, training
 from digit_recognizer.model import build_model, hyperparameters_from
 from digit_recognizer.provenance import ProvenanceError
+
+RESUMABLE_TRAINING = textwrap.dedent("""
+    import dataclasses, os, sys
+    import keras
+    from digit_recognizer import config, data, features, training
+    backup, kill_after = sys.argv[1], int(sys.argv[2])
+
+    class KillAfter(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == kill_after:
+                os.kill(os.getpid(), 9)  # as abrupt as a power cut
+
+    profile = dataclasses.replace(config.get_profile("smoke"), train_epochs=4)
+    dataset = features.prepare_dataset(data.load_data(None), 0.1, 1, max_train_images=300)
+    _, history, _ = training.train_model(None, dataset, profile, seed=1, verbose=0, backup_dir=backup,
+                                         extra_callbacks=[KillAfter()] if kill_after else [])
+    print("EPOCHS", list(history.index))
+""")
+
+
+def test_killed_training_resumes_from_its_last_finished_epoch(tmp_path):
+    script, backup = tmp_path / "train.py", tmp_path / "backup"
+    script.write_text(RESUMABLE_TRAINING)
+    killed = subprocess.run([sys.executable, str(script), str(backup), "2"], capture_output=True, text=True)
+    assert killed.returncode == -9 and "EPOCHS" not in killed.stdout
+    assert any(backup.iterdir())
+    resumed = subprocess.run([sys.executable, str(script), str(backup), "0"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "EPOCHS [3, 4]" in resumed.stdout  # epochs 1-2 were not run again
+    assert not backup.exists()  # removed once training completed
+
 
 KILLABLE_TRAINING = textwrap.dedent("""
     import dataclasses, os, sys
