@@ -15,37 +15,6 @@ from digit_recognizer import config, features, runlock, runner, training
 from digit_recognizer.model import build_model, hyperparameters_from
 from digit_recognizer.provenance import ProvenanceError
 
-RESUMABLE_TRAINING = textwrap.dedent("""
-    import dataclasses, os, sys
-    import keras
-    from digit_recognizer import config, data, features, training
-    backup, kill_after = sys.argv[1], int(sys.argv[2])
-
-    class KillAfter(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch + 1 == kill_after:
-                os.kill(os.getpid(), 9)  # as abrupt as a power cut
-
-    profile = dataclasses.replace(config.get_profile("smoke"), train_epochs=4)
-    dataset = features.prepare_dataset(data.load_data(None), 0.1, 1, max_train_images=300)
-    _, history, _ = training.train_model(None, dataset, profile, seed=1, verbose=0, backup_dir=backup,
-                                         extra_callbacks=[KillAfter()] if kill_after else [])
-    print("EPOCHS", list(history.index))
-""")
-
-
-def test_killed_training_resumes_from_its_last_finished_epoch(tmp_path):
-    script, backup = tmp_path / "train.py", tmp_path / "backup"
-    script.write_text(RESUMABLE_TRAINING)
-    killed = subprocess.run([sys.executable, str(script), str(backup), "2"], capture_output=True, text=True)
-    assert killed.returncode == -9 and "EPOCHS" not in killed.stdout
-    assert any(backup.iterdir())
-    resumed = subprocess.run([sys.executable, str(script), str(backup), "0"], capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "EPOCHS [3, 4]" in resumed.stdout  # epochs 1-2 were not run again
-    assert not backup.exists()  # removed once training completed
-
-
 KILLABLE_TRAINING = textwrap.dedent("""
     import dataclasses, os, sys
     import keras
@@ -69,14 +38,33 @@ KILLABLE_TRAINING = textwrap.dedent("""
 """)
 
 
-def test_a_killed_runs_backup_resumes_only_the_same_training(tmp_path):
-    script, backup = tmp_path / "train.py", tmp_path / "backup"
+@pytest.fixture
+def train(tmp_path):
+    """Runs KILLABLE_TRAINING in a process of its own, its backup in tmp_path/backup; kill_after 0: to the
+    end."""
+    script = tmp_path / "train.py"
     script.write_text(KILLABLE_TRAINING)
 
-    def train(kill_after, seed):
-        return subprocess.run([sys.executable, str(script), str(backup), str(kill_after), str(seed)],
-                              capture_output=True, text=True)
+    def run(kill_after, seed=7):
+        arguments = [str(tmp_path / "backup"), str(kill_after), str(seed)]
+        return subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True)
 
+    return run
+
+
+def test_killed_training_resumes_from_its_last_finished_epoch(train, tmp_path):
+    backup = tmp_path / "backup"
+    killed = train(kill_after=2)
+    assert killed.returncode == -9 and "EPOCHS" not in killed.stdout
+    assert any(backup.iterdir())
+    resumed = train(kill_after=0)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "EPOCHS [3, 4]" in resumed.stdout  # epochs 1-2 were not run again
+    assert not backup.exists()  # removed once training completed
+
+
+def test_a_killed_runs_backup_resumes_only_the_same_training(train, tmp_path):
+    backup = tmp_path / "backup"
     killed = train(kill_after=2, seed=7)
     assert killed.returncode == -9 and "EPOCH 2" in killed.stdout
     record = json.loads((backup / training.BACKUP_RECORD).read_text())

@@ -65,14 +65,17 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
     assert search["tuner"] == algorithm and search["peak_memory_mb"] > 100
 
 
-def test_unknown_algorithm_is_refused():
-    with pytest.raises(ValueError, match="unknown tuner 'grid'"):
-        tuning.search_settings(SMOKE, "grid")
+# arguments of search_settings besides the profile, the message the settings check refuses them with
+BAD_SEARCH_SETTINGS = {
+    "unknown tuner": (dict(tuner="grid"), "unknown tuner 'grid'"),
+    "negative max_epochs": (dict(tuner="random", max_epochs=-1), "^max_epochs: -1 is not a whole number"),
+}
 
 
-def test_the_tuner_settings_go_through_the_same_check():
-    with pytest.raises(SettingError, match="^max_epochs: -1 is not a whole number"):
-        tuning.search_settings(config.PROFILES["smoke"], "random", max_epochs=-1)
+@pytest.mark.parametrize("settings, message", BAD_SEARCH_SETTINGS.values(), ids=BAD_SEARCH_SETTINGS.keys())
+def test_search_settings_go_through_the_settings_check(settings, message):
+    with pytest.raises(SettingError, match=message):
+        tuning.search_settings(SMOKE, **settings)
 
 
 def test_tuner_bookkeeping_and_unused_knobs_are_not_exported():
