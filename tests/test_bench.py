@@ -4,9 +4,12 @@ import importlib.util
 import subprocess
 import sys
 
+import pytest
+
 from digit_recognizer.config import PROJECT_DIR
 
 
+@pytest.mark.e2e
 def test_benchmark_smoke_run_writes_a_results_table(tmp_path):
     output = tmp_path / "RESULTS.md"
     done = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "bench.py"), "--smoke",

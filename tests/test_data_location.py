@@ -123,6 +123,7 @@ def test_on_kaggle_without_data_is_an_error_that_says_what_to_do(kaggle):
         data.locate_data()
 
 
+@pytest.mark.e2e
 def test_partial_data_stops_the_run_before_any_output_changes(kaggle, smoke_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(smoke_run[1], out)

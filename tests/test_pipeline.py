@@ -6,9 +6,12 @@ import shutil
 
 import nbformat
 import pandas as pd
+import pytest
 
 from digit_recognizer import runner
 from tests.helpers import FAKE_KAGGLE, train_rows, write_csv
+
+pytestmark = pytest.mark.e2e
 
 
 def test_all_notebooks_run_and_write_a_valid_submission(smoke_run):

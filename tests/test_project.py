@@ -29,5 +29,5 @@ def test_make_help_lists_every_target():
     out = subprocess.run(["make", "-s", "help"], cwd=PROJECT_DIR, capture_output=True, text=True,
                          check=True).stdout
     for target in ["run", "test", "data", "tune", "retune", "train", "submission", "lab", "lint", "clean",
-                   "submit", "tensorboard", "kaggle-kernel", "kaggle-push"]:
+                   "submit", "tensorboard", "kaggle-kernel", "kaggle-push", "test-quick"]:
         assert f" {target} " in out, target

@@ -7,6 +7,8 @@ import pytest
 
 from digit_recognizer import runner
 
+pytestmark = pytest.mark.e2e
+
 TIMES = {"train_seconds", "trained_at", "started_at", "ended_at", "seconds"}
 
 

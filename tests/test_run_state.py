@@ -52,6 +52,7 @@ def train(tmp_path):
     return run
 
 
+@pytest.mark.e2e
 def test_killed_training_resumes_from_its_last_finished_epoch(train, tmp_path):
     backup = tmp_path / "backup"
     killed = train(kill_after=2)
@@ -63,6 +64,7 @@ def test_killed_training_resumes_from_its_last_finished_epoch(train, tmp_path):
     assert not backup.exists()  # removed once training completed
 
 
+@pytest.mark.e2e
 def test_a_killed_runs_backup_resumes_only_the_same_training(train, tmp_path):
     backup = tmp_path / "backup"
     killed = train(kill_after=2, seed=7)
@@ -115,6 +117,7 @@ def snapshot(folder):
             if p.is_file() and not p.name.startswith(runlock.LOCK_NAME)}
 
 
+@pytest.mark.e2e
 def test_notebook_05_refuses_a_model_trained_on_other_prepared_data(trained_copy, capsys):
     out = trained_copy
     metrics = json.loads((out / "models" / "metrics.json").read_text())
@@ -132,6 +135,7 @@ def test_notebook_05_refuses_a_model_trained_on_other_prepared_data(trained_copy
     assert {name: (out / name).read_bytes() for name in kept} == before
 
 
+@pytest.mark.e2e
 def test_a_model_that_is_not_the_one_its_metrics_describe_is_refused(trained_copy):
     paths = config.output_paths(trained_copy)
     profile = config.get_profile("smoke")
@@ -157,6 +161,7 @@ HOLD_THE_LOCK = textwrap.dedent("""
 """)
 
 
+@pytest.mark.e2e
 def test_a_second_run_on_the_same_output_folder_is_refused(trained_copy, tmp_path, capsys):
     out = trained_copy
     before = snapshot(out)

@@ -88,12 +88,14 @@ def run_notebook_01(tmp_path, **parameters):
     return caught.value
 
 
+@pytest.mark.e2e
 def test_notebook_01_checks_the_settings_in_its_set_up_cell(tmp_path):
     error = run_notebook_01(tmp_path, seed=-1)  # as someone editing the parameters cell by hand would
     assert error.ename == "SettingError" and error.evalue.startswith("seed: -1 is negative")
     assert "config.check_settings(" in error.source and "load_data" not in error.source
 
 
+@pytest.mark.e2e
 def test_notebook_01_refuses_a_train_file_notebook_02_could_not_split(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()

@@ -119,6 +119,7 @@ def trial_files(project_dir):
     return {p.parent.name: p.stat().st_mtime_ns for p in project_dir.glob("trial_*/trial.json")}
 
 
+@pytest.mark.e2e
 def test_interrupted_search_resumes_without_redoing_trials(prepared, tmp_path):
     paths, _ = prepared
     root = tmp_path / "root"
@@ -171,6 +172,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.e2e
 def test_chief_and_two_workers_on_loopback(prepared, tmp_path):
     paths, _ = prepared
     common = [sys.executable, "-m", "digit_recognizer.distributed", "--ip", "127.0.0.1",
