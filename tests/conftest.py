@@ -18,3 +18,11 @@ def smoke_run(tmp_path_factory):
     with open(out / "run.log", "w") as log:
         done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ | FAKE_KAGGLE)
     return done.returncode, out
+
+
+def pytest_collection_modifyitems(items):
+    """A test on a whole run's outputs or on the built wheel carries `e2e`: `make test-quick` stays quick."""
+    for item in items:
+        slow = {"smoke_run", "wheel"} & set(item.fixturenames)
+        if slow and not item.get_closest_marker("e2e"):
+            raise pytest.UsageError(f"{item.nodeid} uses {', '.join(sorted(slow))}: mark it @pytest.mark.e2e")
