@@ -42,7 +42,7 @@ DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACL
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run submit tensorboard \
-        kaggle-kernel kaggle-push bench test lint lab lock clean distclean
+        kaggle-kernel kaggle-push bench test test-quick lint lab lock clean distclean
 
 help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, TUNER, MAX_EPOCHS, SOURCE, ...)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -110,6 +110,9 @@ bench: setup ## Benchmark: reference recipe vs the fast and full jobs, BENCH_SEE
 
 test: setup ## Run the whole test suite
 	$(PY) -m pytest
+
+test-quick: setup ## Run the quick tests only, not the end-to-end runs (pytest -m "not e2e")
+	$(PY) -m pytest -m "not e2e"
 
 lint: setup ## Lint the package, tests and notebooks with ruff
 	$(PY) -m ruff check .

@@ -1,11 +1,11 @@
-"""Stroke-width augmentation and the cosine learning-rate schedule."""
+"""Stroke-width augmentation."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from digit_recognizer.augment import RandomStrokeWidth
-from digit_recognizer.training import cosine_learning_rate, set_determinism
+from digit_recognizer.training import set_determinism
 
 
 def stroke(rows: int = 28) -> np.ndarray:
@@ -40,10 +40,3 @@ def test_stroke_width_runs_in_a_graph_with_an_unknown_batch_size():
 def test_stroke_width_rate_is_checked():
     with pytest.raises(ValueError, match="rate must be in"):
         RandomStrokeWidth(0.6)
-
-
-def test_cosine_schedule_decays_from_the_start_to_one_percent():
-    rate = cosine_learning_rate(1e-3, epochs=10)
-    rates = [rate(epoch) for epoch in range(10)]
-    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-5)
-    assert all(a > b for a, b in zip(rates, rates[1:], strict=False))

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from digit_recognizer.config import PROJECT_DIR
 
 
@@ -14,6 +16,7 @@ def bench(*args):
                           capture_output=True, text=True)
 
 
+@pytest.mark.e2e
 def test_benchmark_smoke_run_writes_records_and_a_table_and_reruns_only_what_is_missing(tmp_path):
     done = bench("--seeds", "3", "--results-dir", str(tmp_path), "--name", "tiny")
     assert done.returncode == 0, done.stderr[-2000:]

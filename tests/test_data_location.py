@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from digit_recognizer import config, data, runner
-from tests.conftest import pixel_rows, train_rows, write_csv
+from tests.helpers import pixel_rows, train_rows, write_csv
 
 
 def kaggle_csvs(folder, rows=12):
@@ -123,6 +123,7 @@ def test_on_kaggle_without_data_is_an_error_that_says_what_to_do(kaggle):
         data.locate_data()
 
 
+@pytest.mark.e2e
 def test_partial_data_stops_the_run_before_any_output_changes(kaggle, smoke_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(smoke_run[1], out)

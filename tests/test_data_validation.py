@@ -17,7 +17,7 @@ from digit_recognizer.data import (
     verify_checksums,
 )
 from digit_recognizer.features import check_splittable, prepare_dataset
-from tests.conftest import pixel_rows, train_rows
+from tests.helpers import pixel_rows, train_rows
 
 ROWS = train_rows(3)
 

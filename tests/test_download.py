@@ -10,18 +10,7 @@ import pytest
 from digit_recognizer import download
 from digit_recognizer.archives import COMPETITION_FILES
 from digit_recognizer.data import load_data
-from digit_recognizer.kaggle_api import kaggle_credentials_found
-from tests.conftest import pixel_rows, train_rows, write_csv
-
-
-def test_credentials_from_environment_or_token_file(tmp_path):
-    assert not kaggle_credentials_found({}, home=tmp_path)
-    assert kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
-    assert kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
-    assert not kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
-    (tmp_path / ".kaggle").mkdir()
-    (tmp_path / ".kaggle" / "kaggle.json").write_text("{}")
-    assert kaggle_credentials_found({}, home=tmp_path)
+from tests.helpers import pixel_rows, train_rows, write_csv
 
 
 def test_without_credentials_says_how_and_writes_nothing(tmp_path, capsys):
@@ -32,16 +21,23 @@ def test_without_credentials_says_how_and_writes_nothing(tmp_path, capsys):
 
 
 class FakeKaggleApi:
-    """Writes the zip Kaggle's API would, built from small valid CSVs."""
+    """Kaggle's API as `make data` calls it: `download(zip_path)` leaves what the download would."""
 
-    def __init__(self, source):
-        self.source, self.calls = source, []
+    def __init__(self, download):
+        self.download, self.calls = download, []
 
     def competition_download_files(self, competition, path, quiet):
         self.calls.append(competition)
-        with zipfile.ZipFile(f"{path}/{competition}.zip", "w") as z:
+        self.download(f"{path}/{competition}.zip")
+
+
+def competition_zip(source):
+    """The zip Kaggle sends, built from the small valid CSVs in `source`."""
+    def download(zip_path):
+        with zipfile.ZipFile(zip_path, "w") as z:
             for name in COMPETITION_FILES:
-                z.write(self.source / name, name)
+                z.write(source / name, name)
+    return download
 
 
 def test_download_with_credentials_unzips_into_raw(tmp_path):
@@ -51,7 +47,7 @@ def test_download_with_credentials_unzips_into_raw(tmp_path):
     write_csv(source / "train.csv", ["label", *header], train_rows(4))
     write_csv(source / "test.csv", header, pixel_rows(2))
     write_csv(source / "sample_submission.csv", ["ImageId", "Label"], [[1, 0], [2, 0]])
-    api = FakeKaggleApi(source)
+    api = FakeKaggleApi(competition_zip(source))
     raw = tmp_path / "raw"
     assert download.download_kaggle(raw, api=api, credentials_found=True) is True
     assert api.calls == ["digit-recognizer"]
@@ -82,14 +78,13 @@ def test_mnist_source_builds_kaggle_layout_with_test_labels(tmp_path):
     assert (again / "SHA256SUMS").read_text() == (out / "SHA256SUMS").read_text()
 
 
-class RefusingKaggleApi:
-    def competition_download_files(self, competition, path, quiet):
-        raise PermissionError("403 Forbidden")
+def refused(zip_path):
+    raise PermissionError("403 Forbidden")
 
 
 def test_refused_download_points_at_the_rules(tmp_path):
     with pytest.raises(RuntimeError, match="403 Forbidden.*accepted the rules"):
-        download.download_kaggle(tmp_path / "raw", api=RefusingKaggleApi(), credentials_found=True)
+        download.download_kaggle(tmp_path / "raw", api=FakeKaggleApi(refused), credentials_found=True)
 
 
 def test_mnist_without_network_is_one_clear_error(monkeypatch, capsys):
@@ -98,16 +93,6 @@ def test_mnist_without_network_is_one_clear_error(monkeypatch, capsys):
     monkeypatch.setattr(download, "_load_keras_mnist", offline)
     assert download.main(["--source", "mnist"]) == 1
     assert capsys.readouterr().out.startswith("error: could not download MNIST")
-
-
-class BadDownloadApi:
-    """Saves what a failed download leaves: `payload` written as the competition's zip."""
-
-    def __init__(self, payload):
-        self.payload = payload
-
-    def competition_download_files(self, competition, path, quiet):
-        self.payload(f"{path}/{competition}.zip")
 
 
 def zip_without_test_csv(path):
@@ -129,7 +114,7 @@ def test_failed_download_is_one_line_and_leaves_raw_as_it_was(tmp_path, monkeypa
         (raw / name).write_text(text)
     monkeypatch.setattr(download, "raw_data_dir", lambda: raw)
     monkeypatch.setattr(download, "kaggle_credentials_found", lambda: True)
-    monkeypatch.setattr(download, "authenticated_api", lambda: BadDownloadApi(payload))
+    monkeypatch.setattr(download, "authenticated_api", lambda: FakeKaggleApi(payload))
     assert download.main([]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith("error: digit-recognizer.zip (downloaded from Kaggle): ")

@@ -14,7 +14,7 @@ import pytest
 
 from digit_recognizer import config, kaggle_api
 from digit_recognizer.data import sha256
-from digit_recognizer.kaggle_api import KaggleError
+from digit_recognizer.kaggle_api import KaggleError, kaggle_credentials_found
 from digit_recognizer.submission import SubmissionError, make_submission
 
 
@@ -76,26 +76,26 @@ def test_without_credentials_nothing_is_sent_and_the_steps_are_given(run_root, m
     assert capsys.readouterr().out.startswith("error: no Kaggle credentials found")
 
 
-def test_an_invalid_submission_is_refused_before_any_call(run_root):
-    run_root.submission_file.write_text("ImageId,Label\n1,3\n2,11\n")
+def another_runs_submission(paths):
+    make_submission(np.arange(28_000) % 9).to_csv(paths.submission_file, index=False)  # valid, but new
+
+
+# how the finished run's outputs are changed, the error and message submit refuses them with
+SUBMIT_REFUSALS = {
+    "invalid submission": (lambda paths: paths.submission_file.write_text("ImageId,Label\n1,3\n2,11\n"),
+                           SubmissionError, r"submission\.csv: 2 rows, expected 28000"),
+    "missing manifest": (lambda paths: paths.manifest_file.unlink(),
+                         KaggleError, r"models/run\.json: not found.*make submission"),
+    "submission from another run": (another_runs_submission,
+                                    KaggleError, r"submission\.csv: not the file .*run\.json describes"),
+}
+
+
+@pytest.mark.parametrize(("change", "error", "message"), SUBMIT_REFUSALS.values(), ids=SUBMIT_REFUSALS.keys())
+def test_a_submission_that_cannot_be_sent_is_refused_before_any_call(run_root, change, error, message):
+    change(run_root)
     api = FakeApi()
-    with pytest.raises(SubmissionError, match=r"submission\.csv: 2 rows, expected 28000"):
-        kaggle_api.submit(run_root, api=api, credentials_found=True)
-    assert api.calls == []
-
-
-def test_a_missing_manifest_is_named(run_root):
-    run_root.manifest_file.unlink()
-    api = FakeApi()
-    with pytest.raises(KaggleError, match=r"models/run\.json: not found.*make submission"):
-        kaggle_api.submit(run_root, api=api, credentials_found=True)
-    assert api.calls == []
-
-
-def test_a_submission_from_another_run_is_refused(run_root):
-    make_submission(np.arange(28_000) % 9).to_csv(run_root.submission_file, index=False)  # valid, but new
-    api = FakeApi()
-    with pytest.raises(KaggleError, match=r"submission\.csv: not the file .*run\.json describes"):
+    with pytest.raises(error, match=message):
         kaggle_api.submit(run_root, api=api, credentials_found=True)
     assert api.calls == []
 
@@ -186,23 +186,26 @@ def test_push_sends_the_folder(tmp_path):
     assert api.calls == [("push", str(folder))]
 
 
-def test_push_without_credentials_or_folder_sends_nothing(tmp_path):
-    folder = tmp_path / "kernel"
-    api = FakeApi()
-    with pytest.raises(KaggleError, match=r"kernel-metadata\.json: not found.*make kaggle-kernel"):
-        kaggle_api.push_kernel(folder, api=api, credentials_found=True)
-    kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
-    with pytest.raises(KaggleError, match="no Kaggle credentials found, so nothing was pushed"):
-        kaggle_api.push_kernel(folder, api=api, credentials_found=False)
-    assert api.calls == []
+# whether the kernel folder is written, whether credentials are found, Kaggle's reply, the error's message
+PUSH_REFUSALS = {
+    "no kernel folder": (False, True, None, r"kernel-metadata\.json: not found.*make kaggle-kernel"),
+    "no credentials": (True, False, None, "no Kaggle credentials found, so nothing was pushed"),
+    "Kaggle refuses the kernel": (True, True, SimpleNamespace(error="Notebook not found", url=""),
+                                  "refused the kernel .*Notebook not found"),
+}
 
 
-def test_a_refused_push_is_an_error(tmp_path):
+@pytest.mark.parametrize(("written", "credentials_found", "reply", "message"), PUSH_REFUSALS.values(),
+                         ids=PUSH_REFUSALS.keys())
+def test_a_push_that_cannot_be_sent_or_is_refused_is_an_error(tmp_path, written, credentials_found, reply,
+                                                              message):
     folder = tmp_path / "kernel"
-    kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
-    api = FakeApi(SimpleNamespace(error="Notebook not found", url=""))
-    with pytest.raises(KaggleError, match="refused the kernel .*Notebook not found"):
-        kaggle_api.push_kernel(folder, api=api, credentials_found=True)
+    if written:
+        kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
+    api = FakeApi(reply)
+    with pytest.raises(KaggleError, match=message):
+        kaggle_api.push_kernel(folder, api=api, credentials_found=credentials_found)
+    assert api.calls == ([("push", str(folder))] if reply else [])  # sent only where Kaggle answered
 
 
 class RecordingClient:
@@ -259,20 +262,26 @@ def fake_colab(monkeypatch, secrets: dict):
     monkeypatch.setitem(sys.modules, "google.colab", colab)
 
 
-def test_colab_secrets_become_the_credentials_the_kaggle_package_reads(monkeypatch, tmp_path):
-    fake_colab(monkeypatch, {"KAGGLE_USERNAME": "colab-user", "KAGGLE_KEY": "colab-key"})
+@pytest.mark.parametrize("secrets", [{"KAGGLE_USERNAME": "colab-user", "KAGGLE_KEY": "colab-key"}, {}],
+                         ids=["secrets set", "no secrets"])
+def test_colab_secrets_become_the_credentials_the_kaggle_package_reads(monkeypatch, tmp_path, secrets):
+    fake_colab(monkeypatch, secrets)
     environ = {}
-    assert kaggle_api.kaggle_credentials_found(environ, home=tmp_path)
-    assert environ == {"KAGGLE_USERNAME": "colab-user", "KAGGLE_KEY": "colab-key"}
-
-
-def test_without_colab_secrets_nothing_is_found(monkeypatch, tmp_path):
-    fake_colab(monkeypatch, {})
-    environ = {}
-    assert not kaggle_api.kaggle_credentials_found(environ, home=tmp_path) and environ == {}
+    assert kaggle_api.kaggle_credentials_found(environ, home=tmp_path) is bool(secrets)
+    assert environ == secrets
 
 
 def test_the_readme_quotes_the_kaggle_cells_the_kernel_folder_holds():
     readme = (config.PROJECT_DIR / "README.md").read_text()
     cells = kaggle_api.run_on_kaggle_cells("https://github.com/<you>/digit-recognizer.git", "full")
     assert "".join(f"```\n{cell}\n```\n" for cell in cells) in readme
+
+
+def test_credentials_from_environment_or_token_file(tmp_path):
+    assert not kaggle_credentials_found({}, home=tmp_path)
+    assert kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
+    assert kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
+    assert not kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
+    (tmp_path / ".kaggle").mkdir()
+    (tmp_path / ".kaggle" / "kaggle.json").write_text("{}")
+    assert kaggle_credentials_found({}, home=tmp_path)

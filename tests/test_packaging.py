@@ -20,6 +20,8 @@ from packaging.version import Version
 
 from digit_recognizer.config import KAGGLE_ROOT_ENV, NOTEBOOKS_DIR, PROJECT_DIR, SAMPLE_DATA_DIR
 
+pytestmark = pytest.mark.e2e  # every test here builds the wheel
+
 # What a build reads from the repository; the test builds from a copy, so the checkout gets no build/.
 BUILD_SOURCES = ["pyproject.toml", "README.md", "LICENSE", "digit_recognizer", "notebooks", "data/sample"]
 # Tools pinned in requirements.in that the package itself never imports, by the extra that offers them.

@@ -1,12 +1,17 @@
-"""End to end: all five notebooks, smoke profile, on the shipped sample, into a temp folder."""
+"""End to end: all five notebooks, smoke profile, on the shipped sample, into a temp folder; a failed run
+leaves the earlier outputs, and no Kaggle credential reaches any output."""
 
 import json
+import shutil
 
 import nbformat
 import pandas as pd
+import pytest
 
 from digit_recognizer import runner
-from tests.conftest import train_rows, write_csv
+from tests.helpers import FAKE_KAGGLE, train_rows, write_csv
+
+pytestmark = pytest.mark.e2e
 
 
 def test_all_notebooks_run_and_write_a_valid_submission(smoke_run):
@@ -73,3 +78,29 @@ def test_failed_run_leaves_the_earlier_submission(smoke_run, tmp_path):
     report = nbformat.read(out / "reports" / "01_load_data.ipynb", as_version=4)
     errors = [o for c in report.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors and "line 3, column 'label'" in errors[0]["evalue"]
+
+
+OUTPUTS = ["submission.csv", "models/model.keras", "models/metrics.json", "models/history.csv",
+           "models/run.json"]
+
+
+def test_failure_in_training_leaves_every_earlier_output(smoke_run, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run[1], out)
+    before = {name: (out / name).read_bytes() for name in OUTPUTS}
+    (out / "models" / "tuning" / "best_hyperparameters.json").write_text('{"no_such_knob": 1}')
+    code = runner.main(["--profile", "smoke", "--seed", "7", "--output-dir", str(out),
+                        "01", "02", "04", "05"])
+    assert code == 1
+    assert {name: (out / name).read_bytes() for name in OUTPUTS} == before
+
+
+def test_kaggle_credentials_never_reach_outputs(smoke_run):
+    _, out = smoke_run
+    written = [p for p in out.rglob("*") if p.is_file()]
+    names = {p.name for p in written}
+    assert {"run.log", "run.json", "01_load_data.ipynb", "05_submit.ipynb"} <= names
+    for path in written:
+        content = path.read_bytes()
+        for secret in FAKE_KAGGLE.values():
+            assert secret.encode() not in content, f"{secret} leaked into {path}"

@@ -5,7 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from tests.conftest import smoke_run_into
+from digit_recognizer import runner
+
+pytestmark = pytest.mark.e2e
 
 TIMES = {"train_seconds", "trained_at", "started_at", "ended_at", "seconds"}
 
@@ -18,8 +20,9 @@ def without_times(value):
 
 @pytest.fixture(scope="module")
 def second_run(smoke_run, tmp_path_factory):
+    """The same command as `smoke_run`, run again in this process into a folder of its own."""
     out = tmp_path_factory.mktemp("again")
-    assert smoke_run_into(out) == 0
+    assert runner.main(["--profile", "smoke", "--seed", "7", "--output-dir", str(out)]) == 0
     return smoke_run[1], out
 
 

@@ -1,5 +1,5 @@
-"""State from another run is never reused: training backups, the saved model, and the output folder
-itself while another run is writing to it."""
+"""Killed training resumes from its backup, and state from another run is never reused: training backups,
+the saved model, and the output folder itself while another run is writing to it."""
 
 import dataclasses
 import json
@@ -38,14 +38,35 @@ KILLABLE_TRAINING = textwrap.dedent("""
 """)
 
 
-def test_a_killed_runs_backup_resumes_only_the_same_training(tmp_path):
-    script, backup = tmp_path / "train.py", tmp_path / "backup"
+@pytest.fixture
+def train(tmp_path):
+    """Runs KILLABLE_TRAINING in a process of its own, its backup in tmp_path/backup; kill_after 0: to the
+    end."""
+    script = tmp_path / "train.py"
     script.write_text(KILLABLE_TRAINING)
 
-    def train(kill_after, seed):
-        return subprocess.run([sys.executable, str(script), str(backup), str(kill_after), str(seed)],
-                              capture_output=True, text=True)
+    def run(kill_after, seed=7):
+        arguments = [str(tmp_path / "backup"), str(kill_after), str(seed)]
+        return subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True)
 
+    return run
+
+
+@pytest.mark.e2e
+def test_killed_training_resumes_from_its_last_finished_epoch(train, tmp_path):
+    backup = tmp_path / "backup"
+    killed = train(kill_after=2)
+    assert killed.returncode == -9 and "EPOCHS" not in killed.stdout
+    assert any(backup.iterdir())
+    resumed = train(kill_after=0)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "EPOCHS [3, 4]" in resumed.stdout  # epochs 1-2 were not run again
+    assert not backup.exists()  # removed once training completed
+
+
+@pytest.mark.e2e
+def test_a_killed_runs_backup_resumes_only_the_same_training(train, tmp_path):
+    backup = tmp_path / "backup"
     killed = train(kill_after=2, seed=7)
     assert killed.returncode == -9 and "EPOCH 2" in killed.stdout
     record = json.loads((backup / training.BACKUP_RECORD).read_text())
@@ -96,6 +117,7 @@ def snapshot(folder):
             if p.is_file() and not p.name.startswith(runlock.LOCK_NAME)}
 
 
+@pytest.mark.e2e
 def test_notebook_05_refuses_a_model_trained_on_other_prepared_data(trained_copy, capsys):
     out = trained_copy
     metrics = json.loads((out / "models" / "metrics.json").read_text())
@@ -113,6 +135,7 @@ def test_notebook_05_refuses_a_model_trained_on_other_prepared_data(trained_copy
     assert {name: (out / name).read_bytes() for name in kept} == before
 
 
+@pytest.mark.e2e
 def test_a_model_that_is_not_the_one_its_metrics_describe_is_refused(trained_copy):
     paths = config.output_paths(trained_copy)
     profile = config.get_profile("smoke")
@@ -138,6 +161,7 @@ HOLD_THE_LOCK = textwrap.dedent("""
 """)
 
 
+@pytest.mark.e2e
 def test_a_second_run_on_the_same_output_folder_is_refused(trained_copy, tmp_path, capsys):
     out = trained_copy
     before = snapshot(out)
@@ -174,6 +198,7 @@ def test_a_file_system_without_locks_gets_a_warning_not_a_failure(tmp_path, monk
     assert not (tmp_path / runlock.HOLDER_NAME).exists()
 
 
+@pytest.mark.e2e
 def test_a_later_notebook_reuses_a_current_dataset_and_reprepares_a_stale_one(trained_copy, capsys):
     out = trained_copy
     dataset_file = config.output_paths(out).dataset_file

@@ -1,4 +1,5 @@
-"""Bad run settings are refused before any work, by one check, with a message naming the setting."""
+"""Run settings: the profiles, and bad settings refused before any work, by one check, with a message naming
+the setting."""
 
 import argparse
 import math
@@ -9,8 +10,8 @@ import papermill as pm
 import pytest
 
 from digit_recognizer import config, distributed, options, runner, runs, tuning
-from digit_recognizer.config import SettingError, check_settings
-from tests.conftest import train_rows, write_csv
+from digit_recognizer.config import PROFILES, SettingError, check_settings
+from tests.helpers import train_rows, write_csv
 
 # keyword arguments of check_settings, the setting the message names, a fragment of the message
 BAD_SETTINGS = {
@@ -36,6 +37,13 @@ def test_check_settings_names_the_bad_setting(settings, setting, fragment):
     assert str(caught.value).startswith(f"{setting}: ") and fragment in str(caught.value), str(caught.value)
 
 
+def test_profiles_smoke_fast_and_full():
+    assert {"smoke", "fast", "full"} <= set(PROFILES)
+    assert PROFILES["smoke"].max_train_images and PROFILES["full"].max_train_images is None
+    assert not PROFILES["fast"].tune and PROFILES["full"].tune
+    assert PROFILES["full"].ensemble_size > 1 and PROFILES["fast"].ensemble_size == 1
+
+
 def test_good_settings_give_the_profile():
     assert check_settings("smoke", np.int64(0), "bayesian", 3, 4, 0.5) is config.PROFILES["smoke"]
     assert check_settings("full", config.MAX_SEED) is config.PROFILES["full"]
@@ -43,11 +51,6 @@ def test_good_settings_give_the_profile():
 
 def test_every_tuner_name_has_a_tuner():
     assert set(tuning.TUNERS) == set(config.TUNER_NAMES)
-
-
-def test_the_tuner_settings_go_through_the_same_check():
-    with pytest.raises(SettingError, match="^max_epochs: -1 is not a whole number"):
-        config.search_settings(config.PROFILES["smoke"], "random", max_epochs=-1)
 
 
 # runner options, the message the runner exits with (argparse's where argparse already checks)
@@ -78,18 +81,6 @@ def test_distributed_tuning_refuses_an_unknown_tuner(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
-def test_runner_caps_the_error_it_relays(tmp_path, capsys, monkeypatch):
-    def fail(*args, **kwargs):
-        raise pm.PapermillExecutionError(3, 3, "load()", "DataError", "x" * 5_000_000, [])
-
-    monkeypatch.setattr(pm, "execute_notebook", fail)
-    with pytest.raises(pm.PapermillExecutionError):
-        runner.run(runner.notebooks()[:1], {}, tmp_path / "reports")
-    err = capsys.readouterr().err
-    assert "FAILED in cell 3: DataError: xxxx" in err and "... (5,000,000 characters)" in err
-    assert len(err) < 1000
-
-
 def run_notebook_01(tmp_path, **parameters):
     """Notebook 01 as the runner starts it; returns the error it stopped with."""
     with pytest.raises(pm.PapermillExecutionError) as caught:
@@ -99,12 +90,14 @@ def run_notebook_01(tmp_path, **parameters):
     return caught.value
 
 
+@pytest.mark.e2e
 def test_notebook_01_checks_the_settings_in_its_set_up_cell(tmp_path):
     error = run_notebook_01(tmp_path, seed=-1)  # as someone editing the parameters cell by hand would
     assert error.ename == "SettingError" and error.evalue.startswith("seed: -1 is negative")
     assert "runs.start(" in error.source and "load_data" not in error.source
 
 
+@pytest.mark.e2e
 def test_notebook_01_refuses_a_train_file_notebook_02_could_not_split(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()

@@ -1,8 +1,11 @@
+"""The submission file: Kaggle's shape, bad frames refused with the old file kept, scoring."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from digit_recognizer.submission import SubmissionError, make_submission, score, write_submission
+from digit_recognizer.submission import main as check_submission
 
 
 def test_submission_has_kaggles_shape(tmp_path):
@@ -34,3 +37,12 @@ def test_score_counts_errors():
 def test_score_refuses_predictions_that_do_not_match_the_labels():
     with pytest.raises(ValueError, match="3 predictions for 4 known labels"):
         score(make_submission([1, 2, 3]), np.array([1, 2, 0, 4]))
+
+
+def test_wrong_shape_submission_gets_a_message_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "submission.csv"
+    path.write_text("ImageId,Label,Extra\n1,2,3\n")
+    assert check_submission([str(path), "--rows", "1"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("error: ") and "expected exactly ['ImageId', 'Label']" in out
+    assert "Traceback" not in out

@@ -1,5 +1,6 @@
-"""Re-tuning: each algorithm runs, a search resumes without redoing trials, a re-tune keeps the old one,
-and the same search runs on a chief and two workers over loopback."""
+"""Tuning: the search settings and what a search exports; each algorithm runs, a search resumes without
+redoing trials, a re-tune keeps the old one, and the same search runs on a chief and two workers over
+loopback."""
 
 import json
 import os
@@ -10,12 +11,15 @@ import sys
 import textwrap
 import time
 
+import keras_tuner as kt
 import pandas as pd
 import pytest
 
 from digit_recognizer import config, data, features, tuning
+from digit_recognizer.config import SettingError
 from digit_recognizer.model import hyperparameters_from
 from digit_recognizer.training import set_determinism
+from digit_recognizer.tuning import archive_search, tunable_values
 
 SMOKE = config.get_profile("smoke")
 
@@ -61,9 +65,27 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
     assert search["tuner"] == algorithm and search["peak_memory_mb"] > 100
 
 
-def test_unknown_algorithm_is_refused():
-    with pytest.raises(ValueError, match="unknown tuner 'grid'"):
-        config.search_settings(SMOKE, "grid")
+# arguments of search_settings besides the profile, the message the settings check refuses them with
+BAD_SEARCH_SETTINGS = {
+    "unknown tuner": (dict(tuner="grid"), "unknown tuner 'grid'"),
+    "negative max_epochs": (dict(tuner="random", max_epochs=-1), "^max_epochs: -1 is not a whole number"),
+}
+
+
+@pytest.mark.parametrize("settings, message", BAD_SEARCH_SETTINGS.values(), ids=BAD_SEARCH_SETTINGS.keys())
+def test_search_settings_go_through_the_settings_check(settings, message):
+    with pytest.raises(SettingError, match=message):
+        config.search_settings(SMOKE, **settings)
+
+
+def test_tuner_bookkeeping_and_unused_knobs_are_not_exported():
+    hp = kt.HyperParameters()
+    hp.values.update({"conv_style": "two_3x3", "filters_0": 24, "dense_dropout": 0.30000000000000004,
+                      "filters_2": 16, "dropout_2": 0.1, "tuner/epochs": 3})
+    exported = tunable_values(hp)
+    assert exported["filters_0"] == 24 and exported["dense_dropout"] == 0.3
+    assert not {"filters_2", "dropout_2", "tuner/epochs"} & set(exported)
+    assert hyperparameters_from(exported).values["conv_style"] == "two_3x3"  # notebook 04 can build it
 
 
 def test_time_budget_stops_new_trials(prepared, tmp_path):
@@ -97,6 +119,7 @@ def trial_files(project_dir):
     return {p.parent.name: p.stat().st_mtime_ns for p in project_dir.glob("trial_*/trial.json")}
 
 
+@pytest.mark.e2e
 def test_interrupted_search_resumes_without_redoing_trials(prepared, tmp_path):
     paths, _ = prepared
     root = tmp_path / "root"
@@ -116,6 +139,17 @@ def test_interrupted_search_resumes_without_redoing_trials(prepared, tmp_path):
     assert {name: after[name] for name in finished} == finished  # not run again, not even rewritten
     table = pd.read_csv(root / "models" / "tuning" / "trials.csv", dtype={"trial_id": str})
     assert sorted(table["trial_id"]) == ["0", "1", "2", "3"] and set(table["status"]) == {"COMPLETED"}
+
+
+def test_archive_keeps_an_earlier_search(tmp_path):
+    assert archive_search(tmp_path, "full") is None
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "oracle.json").write_text("{}")
+    (tmp_path / "trials.csv").write_text("trial_id\n")
+    archived = archive_search(tmp_path, "full")
+    assert archived.parent == tmp_path / "archive"
+    assert (archived / "full" / "oracle.json").is_file() and (archived / "trials.csv").is_file()
+    assert not (tmp_path / "full").exists()
 
 
 def test_retune_archives_the_earlier_search(prepared, tmp_path):
@@ -138,6 +172,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.e2e
 def test_chief_and_two_workers_on_loopback(prepared, tmp_path):
     paths, _ = prepared
     common = [sys.executable, "-m", "digit_recognizer.distributed", "--ip", "127.0.0.1",
