@@ -3,7 +3,8 @@
 #   make retune TUNER=bayesian MAX_TRIALS=30 BUDGET_MINUTES=60
 # Run settings: each is the runner's option of the same name in lower case (--max-epochs for MAX_EPOCHS) and
 # the notebooks' parameter (max_epochs); passed only when set, else the default in digit_recognizer/config.py
-# (profile full, seed 42; the profile's search settings; deterministic ops, no mixed precision).
+# (profile full, or tuned for the search targets; seed 42; the profile's search settings; deterministic
+# ops, no mixed precision).
 PROFILE  ?=
 SEED     ?=
 DATA_DIR ?=
@@ -71,7 +72,7 @@ data: setup ## Get the data: Kaggle's files into data/raw/ (SOURCE=mnist: build 
 prepare: setup ## Notebooks 01-02: load, validate, scale and split the data (always, afresh)
 	$(RUN) 01 02
 
-tune: setup ## Notebook 03: tune hyperparameters (resumes an interrupted search)
+tune: setup ## Notebook 03: search hyperparameters (profile tuned by default; resumes an interrupted search)
 	$(RUN) 03
 
 retune: setup ## Like tune, but archive the earlier search and start a fresh one
@@ -83,7 +84,7 @@ tune-chief: prepare ## Distributed tuning: the chief (ORACLE_IP to listen on, OR
 tune-worker: prepare ## Distributed tuning: a worker (ORACLE_IP/ORACLE_PORT of the chief, WORKER_ID)
 	$(DIST) --role worker $(if $(WORKER_ID),--worker-id $(WORKER_ID))
 
-train: setup ## Notebook 04: train the final model with the tuned hyperparameters
+train: setup ## Notebook 04: train the final model (PROFILE=tuned: with the searched hyperparameters)
 	$(RUN) 04
 
 submission: setup ## Notebook 05: predict test.csv with the trained model, write submission.csv

@@ -14,7 +14,7 @@ import argparse
 import os
 import socket
 
-from .config import get_profile, output_paths, search_settings
+from .config import SEARCH_PROFILE, get_profile, output_paths, search_settings
 from .options import add_run_options, check_run_options
 
 
@@ -33,7 +33,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ip", default="127.0.0.1", help="chief: address to listen on; worker: the chief's")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--worker-id", default="", help="a unique name per worker (default: host and pid)")
-    add_run_options(parser, output_help="root holding data/processed and models/tuning")
+    add_run_options(parser, output_help="root holding data/processed and models/tuning",
+                    default_profile=SEARCH_PROFILE)
     args = parser.parse_args(argv)
     check_run_options(parser, args)
 

@@ -24,9 +24,10 @@ SETTINGS = ("profile", "seed", "output_dir", "tuner", "max_epochs", "max_trials"
             "deterministic", "mixed_precision")
 
 
-def add_run_options(parser: argparse.ArgumentParser, output_help: str) -> None:
-    parser.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
-                        help=f"how much work the run does (default: {DEFAULT_PROFILE})")
+def add_run_options(parser: argparse.ArgumentParser, output_help: str,
+                    default_profile: str | None = DEFAULT_PROFILE, profile_help: str = "") -> None:
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=default_profile,
+                        help=f"how much work the run does (default: {profile_help or default_profile})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default: {DEFAULT_SEED}")
     parser.add_argument("--output-dir", default="", help=output_help)
     parser.add_argument("--tuner", default="",

@@ -21,7 +21,15 @@ from pathlib import Path
 
 import papermill as pm
 
-from .config import NOTEBOOKS_DIR, SAMPLE, OutputPaths, get_profile, output_paths
+from .config import (
+    DEFAULT_PROFILE,
+    NOTEBOOKS_DIR,
+    SAMPLE,
+    SEARCH_PROFILE,
+    OutputPaths,
+    get_profile,
+    output_paths,
+)
 from .data import DataError, file_hashes, locate_data
 from .features import recorded_source, source_differences
 from .messages import shorten
@@ -47,6 +55,13 @@ def select(names: list[str], available: list[Path]) -> list[Path]:
 
 TUNING_NOTEBOOK = "03_tune"
 PREPARING_NOTEBOOKS = ("01", "02")  # number prefixes: they make data/processed/dataset.npz
+
+
+def default_profile(selected: list[Path]) -> str:
+    """The profile when none is given: the one that searches for the tuning notebook alone (`make tune`),
+    else the default."""
+    only_tuning = selected and all(nb.stem == TUNING_NOTEBOOK for nb in selected)
+    return SEARCH_PROFILE if only_tuning else DEFAULT_PROFILE
 
 
 def for_profile(selected: list[Path], profile: str) -> list[Path]:
@@ -135,13 +150,18 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="*", help="number prefixes or names; default: all, in order")
     add_run_options(parser, output_help="root for models/, reports/, submission.csv; default: "
                                         "/kaggle/working on Kaggle, the project folder in a clone, else the "
-                                        "current folder")
+                                        "current folder",
+                    default_profile=None, profile_help=f"{DEFAULT_PROFILE}; {SEARCH_PROFILE} for the "
+                                                       f"tuning notebook alone")
     parser.add_argument("--data-dir", default="",
                         help=f"a folder in Kaggle's layout, or {SAMPLE!r} for the embedded sample; "
                              "default: Kaggle's input folder on Kaggle, else data/raw/, else the sample")
     parser.add_argument("--retune", action="store_true", help="archive the earlier search, start afresh")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    available = notebooks()
+    chosen = select(args.notebooks, available)
+    args.profile = args.profile or default_profile(chosen)
     check_run_options(parser, args)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -151,8 +171,7 @@ def main(argv=None) -> int:
         "output_dir": str(paths.root),
         "retune": args.retune,
     }
-    available = notebooks()
-    selected = for_profile(select(args.notebooks, available), args.profile)
+    selected = for_profile(chosen, args.profile)
     command = shlex.join(["python", "-m", "digit_recognizer.runner", *argv])
     try:
         with output_folder_lock(paths.root, command):

@@ -13,6 +13,7 @@ from .config import (
     DEFAULT_MIXED_PRECISION,
     DEFAULT_PROFILE,
     DEFAULT_SEED,
+    SEARCH_PROFILE,
     OutputPaths,
     Profile,
     check_settings,
@@ -43,9 +44,10 @@ class RunContext:
 def start(profile: str = "", seed: int | None = None, data_dir: str = "", output_dir: str = "", *,
           retune: bool = False, tuner: str = "", max_epochs: int = 0, max_trials: int = 0,
           budget_minutes: float = 0, deterministic: bool | None = None,
-          mixed_precision: bool | None = None) -> RunContext:
-    """The run's context, from a notebook's parameters ("", None or 0: the default)."""
-    profile = profile or DEFAULT_PROFILE
+          mixed_precision: bool | None = None, searching: bool = False) -> RunContext:
+    """The run's context, from a notebook's parameters ("", None or 0: the default; for the tuning
+    notebook, `searching`, the default profile is the one that searches)."""
+    profile = profile or (SEARCH_PROFILE if searching else DEFAULT_PROFILE)
     seed = DEFAULT_SEED if seed is None else seed
     chosen = check_settings(profile, seed, tuner, max_epochs, max_trials, budget_minutes)  # a bad one: stop
     paths = output_paths(output_dir or None)

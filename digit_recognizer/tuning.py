@@ -12,7 +12,8 @@ import keras_tuner as kt
 import numpy as np
 import pandas as pd
 
-from .config import Profile
+from .augment import AUGMENTATION
+from .config import Profile, SettingError
 from .files import atomic_path, read_json, write_json
 from .memory import peak_memory_mb
 from .model import active_values, build_model
@@ -53,10 +54,25 @@ def project_name(profile: Profile) -> str:
     return f"{profile.name}-{profile.tuner}"
 
 
+def fixed_augmentation() -> kt.HyperParameters:
+    """The augmentation strength, held at its defaults during a search: trials of a few epochs favour weak
+    augmentation, which then loses after full-length training (benchmarks/README.md has the numbers)."""
+    hp = kt.HyperParameters()
+    for name, value in AUGMENTATION.items():
+        hp.Fixed(name, value)
+    return hp
+
+
 def make_tuner(profile: Profile, tuning_dir: Path, seed: int) -> kt.Tuner:
-    """The profile's tuner; a search already on disk under `tuning_dir/<profile>-<tuner>` is resumed."""
+    """The profile's tuner; a search already on disk under `tuning_dir/<profile>-<tuner>` is resumed.
+    It searches every knob of `build_model(hp)` but the augmentation strength (`fixed_augmentation`)."""
+    if not profile.tune:
+        raise SettingError("profile", f"profile {profile.name!r} trains the search space's defaults and "
+                           "never reads a search: search with profile 'tuned' (make tune PROFILE=tuned, "
+                           "then make train PROFILE=tuned)")
     common = dict(objective=OBJECTIVE, seed=seed, directory=str(tuning_dir),
-                  project_name=project_name(profile), overwrite=False)
+                  project_name=project_name(profile), overwrite=False,
+                  hyperparameters=fixed_augmentation(), tune_new_entries=True)
     if profile.tuner == "hyperband":
         options = dict(max_epochs=profile.max_epochs, factor=3)
     else:

@@ -12,7 +12,14 @@ NOTEBOOKS = notebooks()
 
 def test_a_profile_that_does_not_tune_skips_the_tuning_notebook():
     assert [nb.stem[:2] for nb in for_profile(NOTEBOOKS, "fast")] == ["01", "02", "04", "05"]
-    assert for_profile(NOTEBOOKS, "full") == NOTEBOOKS
+    assert [nb.stem[:2] for nb in for_profile(NOTEBOOKS, "full")] == ["01", "02", "04", "05"]
+    assert for_profile(NOTEBOOKS, "tuned") == NOTEBOOKS
+
+
+def test_the_tuning_notebook_alone_defaults_to_the_profile_that_searches():
+    assert runner.default_profile(select(["03"], NOTEBOOKS)) == "tuned"  # make tune
+    assert runner.default_profile(select(["03", "04"], NOTEBOOKS)) == "full"
+    assert runner.default_profile(NOTEBOOKS) == "full"  # make run
 
 
 def test_select_by_number_or_name():

@@ -2,6 +2,7 @@
 the setting."""
 
 import argparse
+import dataclasses
 import math
 import subprocess
 
@@ -37,11 +38,13 @@ def test_check_settings_names_the_bad_setting(settings, setting, fragment):
     assert str(caught.value).startswith(f"{setting}: ") and fragment in str(caught.value), str(caught.value)
 
 
-def test_profiles_smoke_fast_and_full():
-    assert {"smoke", "fast", "full"} <= set(PROFILES)
+def test_profiles_smoke_fast_full_and_tuned():
+    assert {"smoke", "fast", "full", "tuned"} <= set(PROFILES)
     assert PROFILES["smoke"].max_train_images and PROFILES["full"].max_train_images is None
-    assert not PROFILES["fast"].tune and PROFILES["full"].tune
+    assert not PROFILES["fast"].tune and not PROFILES["full"].tune and PROFILES["tuned"].tune
     assert PROFILES["full"].ensemble_size > 1 and PROFILES["fast"].ensemble_size == 1
+    assert dataclasses.replace(PROFILES["tuned"], name="full", tune=False) == PROFILES["full"]
+    assert config.SEARCH_PROFILE == "tuned" and config.DEFAULT_PROFILE == "full"
 
 
 def test_good_settings_give_the_profile():
@@ -125,6 +128,17 @@ def test_a_notebook_sets_up_its_run_in_one_call(tmp_path, capsys):
         runs.start("smoke", 0, output_dir=str(tmp_path), max_trials=-1)
 
 
+def test_the_tuning_notebook_defaults_to_the_profile_that_searches(tmp_path):
+    assert runs.start("", output_dir=str(tmp_path), searching=True).profile.name == config.SEARCH_PROFILE
+    assert runs.start("fast", output_dir=str(tmp_path), searching=True).profile.name == "fast"
+
+
+@pytest.mark.parametrize("profile", ["fast", "full"])
+def test_a_profile_that_does_not_search_refuses_a_tuner(tmp_path, profile):
+    with pytest.raises(SettingError, match=f"^profile: profile '{profile}' trains the search space's"):
+        tuning.make_tuner(config.get_profile(profile), tmp_path, 42)
+
+
 def make_command(target: str, variables: dict) -> str:
     done = subprocess.run(["make", "-n", "-s", target, *(f"{k}={v}" for k, v in variables.items())],
                           cwd=config.PROJECT_DIR, capture_output=True, text=True, check=True)
@@ -166,5 +180,8 @@ def test_runner_and_distributed_tuning_share_one_option_set():
             argparse.ArgumentParser.parse_args = real
         return {(a.dest, a.default) for a in parsers[0]._actions}
 
-    shared = options_of(runner.main) & options_of(distributed.main)
-    assert {dest for dest, _ in shared} >= set(options.SETTINGS)
+    runner_options, distributed_options = options_of(runner.main), options_of(distributed.main)
+    shared = runner_options & distributed_options  # same name, same default
+    assert {dest for dest, _ in shared} >= set(options.SETTINGS) - {"profile"}
+    assert ("profile", config.SEARCH_PROFILE) in distributed_options  # it only searches
+    assert ("profile", None) in runner_options  # resolved by runner.default_profile

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from digit_recognizer import config, data, features, tuning
+from digit_recognizer.augment import AUGMENTATION
 from digit_recognizer.config import SettingError
 from digit_recognizer.model import hyperparameters_from
 from digit_recognizer.training import set_determinism
@@ -58,6 +59,8 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
     for column in ["trial_id", "worker", "val_accuracy", "val_loss", "epochs", "seconds", "status",
                    "conv_style", "learning_rate", "optimizer", "rotation_degrees"]:
         assert column in saved.columns, column
+    for name, value in AUGMENTATION.items():  # held at its default: short trials cannot judge it
+        assert set(saved[name]) == {value}, name
     assert json.loads(paths.best_hyperparameters_file.read_text()) == best
     first = tuner.oracle.get_trial(min(tuner.oracle.trials, key=int)).hyperparameters
     assert tuning.tunable_values(first) == tuning.tunable_values(build_model_defaults())  # defaults first
