@@ -1,17 +1,18 @@
 """Side by side, same data, same machine: the public Keras reference recipe against this project's
-fast and full profiles.
+profiles.
 
-    python benchmarks/bench.py [--seeds 42 43 44] [--jobs reference fast full] [--data-dir DIR]
+    python benchmarks/bench.py [--seeds 42 43 44] [--jobs reference fast full tuned] [--data-dir DIR]
                                [--hyperparameters FILE] [--name NAME] [--results-dir DIR] [--smoke]
 
 For each seed, every model trains on the same seeded split of the data (the embedded sample, or the
 `--data-dir` folder, which needs a test_labels.csv) and is scored on the held-out test labels. Each job
-runs in a process of its own, so its peak memory is its own. The full job does what `make run` does: the
-profile's search (timed apart as search_seconds), then the ensemble with the best hyperparameters; with
-`--hyperparameters FILE` (a best_hyperparameters.json) it skips the search and trains those, and the fast
-job trains them too (by default the search space's defaults). The full job's record also scores each
-member alone and the ensemble with test-time augmentation, so the gain of each step is measured in the
-same run.
+runs in a process of its own, so its peak memory is its own, and does what `make run PROFILE=<job>` does:
+fast and full train the search space's defaults; tuned (run only when asked for) first runs the profile's
+search, timed apart as search_seconds, then trains the ensemble with the winner. With `--hyperparameters
+FILE` (a best_hyperparameters.json) every project job trains those instead, with no search. The ensemble
+jobs' records also score each member alone and the ensemble with test-time augmentation, so the gain of
+each step is measured in the same run, and the tuned profile's first member is the full profile's with
+searched hyperparameters: the search's gain at the final training length.
 
 Each record is written to `results[-NAME].json` as soon as its job ends, and the table
 `RESULTS[-NAME].md` is rewritten from the records. Run again, a job whose record was made by the same
@@ -43,7 +44,9 @@ from digit_recognizer.memory import peak_memory_mb
 from digit_recognizer.scoring import score
 from digit_recognizer.submission import KAGGLE_TEST_ROWS
 
-JOBS = ("reference", "fast", "full")
+JOBS = ("reference", "fast", "full", "tuned")
+DEFAULT_JOBS = JOBS[:3]  # tuned (the search, then the ensemble) only when asked for
+ENSEMBLE_JOBS = ("full", "tuned")
 TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # pixels (down, right)
 
 
@@ -93,7 +96,7 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
     dataset = features.prepare_dataset(raw, profile.validation_fraction, seed, profile.max_train_images)
     hyperparameters = tuning.load_best_hyperparameters(hyperparameters_file) if hyperparameters_file else None
     extra = {}
-    if job == "full" and profile.tune and not hyperparameters_file:
+    if job in ENSEMBLE_JOBS and profile.tune and not hyperparameters_file:
         hyperparameters, extra["search_seconds"] = search(profile, dataset, seed)
         extra["hyperparameters"] = hyperparameters
     training.set_determinism(seed)
@@ -111,7 +114,7 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
         epochs = sum(len(h) for h in histories)
     train_seconds = time.perf_counter() - start
     held_out = score(dataset.y_test, prediction.predict_probabilities(model, dataset.x_test).argmax(axis=1))
-    if job == "full":
+    if job in ENSEMBLE_JOBS:
         members = prediction.ensemble_members(model)
         extra["member_errors"] = [score(dataset.y_test, prediction.predict_probabilities(m, dataset.x_test)
                                         .argmax(axis=1))["errors"] for m in members]
@@ -147,15 +150,20 @@ def search(profile, dataset, seed: int) -> tuple[dict, float]:
 
 
 def spawn(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file: str) -> dict:
-    """Run one job in a fresh process; its last output line is the JSON result."""
+    """Run one job in a fresh process, its output shown as it comes; its last line is the JSON result."""
     command = [sys.executable, __file__, "--job", job, "--seeds", str(seed), "--data-dir", data_dir,
                "--hyperparameters", hyperparameters_file]
     print(f"==> {job}, seed {seed}", flush=True)
-    done = subprocess.run(command + (["--smoke"] if smoke else []), stdout=subprocess.PIPE, text=True,
-                          env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})
-    if done.returncode:
-        raise SystemExit(f"{job} (seed {seed}) failed with exit code {done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    last = ""
+    with subprocess.Popen(command + (["--smoke"] if smoke else []), stdout=subprocess.PIPE, text=True,
+                          env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}) as child:
+        for line in child.stdout:
+            if last:
+                print(f"    {last}", end="", flush=True)
+            last = line
+    if child.returncode:
+        raise SystemExit(f"{job} (seed {seed}) failed with exit code {child.returncode}")
+    return json.loads(last)
 
 
 # What makes a record reusable: the code that trains and measures, and the lock file of library versions.
@@ -249,40 +257,67 @@ def report(results: list[dict], command: str, smoke: bool) -> str:
 
 def step_gains(results: list[dict]) -> list[str]:
     """Held-out errors as each step is added, all from the runs above (mean over seeds)."""
+    from digit_recognizer.config import get_profile
+
     def mean(job, value):
         rows = [value(r) for r in results if r["job"] == job]
         return f"{np.mean(rows):.1f}" if rows else "-"
 
+    fast, full_profile = get_profile("fast"), get_profile("full")
     full = [r for r in results if r["job"] == "full"]
     members = len(full[0]["member_errors"]) if full else 0
-    reference_seconds = [r["train_seconds"] for r in results if r["job"] == "reference"]
-    fast_seconds = [r["train_seconds"] for r in results if r["job"] == "fast"]
     lines = ["What each step gains, in held-out errors (mean over seeds):", "",
              "| step | errors |", "| --- | --- |"]
-    if reference_seconds:
+    if any(r["job"] == "reference" for r in results):
         lines.append(f"| reference recipe (30 epochs) | {mean('reference', lambda r: r['errors'])} |")
-    if fast_seconds:
-        lines.append("| fast profile: the project's CNN and augmentation, one model "
-                     f"| {mean('fast', lambda r: r['errors'])} |")
-    if full and any("search_seconds" in r for r in full):
-        lines.append("| full profile's first member: the fast profile's seed and epochs, searched "
-                     f"hyperparameters | {mean('full', lambda r: r['member_errors'][0])} |")
+    if any(r["job"] == "fast" for r in results):
+        lines.append(f"| fast profile: the project's CNN and augmentation, one model, {fast.train_epochs} "
+                     f"epochs | {mean('fast', lambda r: r['errors'])} |")
     if full:
-        lines += [f"| full profile, one member alone (mean of its {members}) "
-                  f"| {mean('full', lambda r: np.mean(r['member_errors']))} |",
+        lines += [f"| full profile, one member alone ({full_profile.train_epochs} epochs; mean of its "
+                  f"{members}) | {mean('full', lambda r: np.mean(r['member_errors']))} |",
                   f"| full profile: the {members} members' softmax averaged "
                   f"| {mean('full', lambda r: r['errors'])} |",
                   f"| full profile with test-time augmentation ({len(TTA_SHIFTS)} shifted views; not used) "
                   f"| {mean('full', lambda r: r['tta_errors'])} |"]
-    if reference_seconds and fast_seconds:
-        lines += ["", f"The fast profile trains in {np.mean(fast_seconds) / np.mean(reference_seconds):.0%} "
-                      "of the reference recipe's time."]
-    if reference_seconds and full:
-        ratio = np.mean([r["train_seconds"] + r.get("search_seconds", 0) for r in full]) / np.mean(
-            reference_seconds)
-        lines += ["", f"The full job (search and training) takes {ratio:.1f} times the reference recipe's "
-                      "training time."]
-    return lines
+    if any(r["job"] == "tuned" for r in results):
+        lines += ["| tuned profile's first member: searched hyperparameters, otherwise the full profile's "
+                  f"first member | {mean('tuned', lambda r: r['member_errors'][0])} |",
+                  "| (the full profile's first member: the search space's defaults) "
+                  f"| {mean('full', lambda r: r['member_errors'][0])} |",
+                  f"| tuned profile: its members averaged | {mean('tuned', lambda r: r['errors'])} |"]
+    return lines + ["", *targets(results)]
+
+
+# (job, figure, bound relative to the reference, how the figure is named in words)
+TARGETS = (("full", "errors", 0.65, "errors"), ("full", "job_seconds", 3.0, "time (search and training)"),
+           ("fast", "errors", 1.0, "errors"), ("fast", "train_seconds", 0.5, "training time"))
+PREDICT_SECONDS_TARGET = 10.0
+
+
+def targets(results: list[dict]) -> list[str]:
+    """Each target of the project against the reference recipe, met or not (means over seeds)."""
+    def mean(job, key):
+        rows = [r["train_seconds"] + r.get("search_seconds", 0) if key == "job_seconds" else r[key]
+                for r in results if r["job"] == job]
+        return float(np.mean(rows)) if rows else None
+
+    lines = ["Targets (means over seeds; the bound is a multiple of the reference recipe's figure):", "",
+             "| target | measured | bound | met |", "| --- | --- | --- | --- |"]
+    for job, key, factor, words in TARGETS:
+        reference = mean("reference", "errors" if key == "errors" else "train_seconds")
+        measured = mean(job, key)
+        if reference is None or measured is None:
+            continue
+        digits = 1 if key == "errors" else 0
+        lines.append(f"| {job} {words} at most {factor:g} x the reference's | {measured:.{digits}f} "
+                     f"({measured / reference:.2f} x) | {factor * reference:.{digits}f} "
+                     f"| {'yes' if measured <= factor * reference else 'NO'} |")
+    if (predict := mean("full", "predict_28000_seconds")) is not None:
+        bound = PREDICT_SECONDS_TARGET
+        lines.append(f"| full predicts 28,000 digits in under {bound:g} s | {predict:.2f} s | {bound:g} s "
+                     f"| {'yes' if predict < bound else 'NO'} |")
+    return lines if len(lines) > 4 else []
 
 
 def main(argv=None) -> int:
@@ -296,7 +331,8 @@ def main(argv=None) -> int:
                              "default: the full job searches, the fast job trains the defaults")
     parser.add_argument("--name", default=None, help="results file suffix; default: from the data folder")
     parser.add_argument("--results-dir", default=str(PROJECT_DIR / "benchmarks"))
-    parser.add_argument("--jobs", nargs="+", choices=JOBS, default=list(JOBS), help="default: all three")
+    parser.add_argument("--jobs", nargs="+", choices=JOBS, default=list(DEFAULT_JOBS),
+                        help=f"default: {' '.join(DEFAULT_JOBS)}")
     parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job:

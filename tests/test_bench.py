@@ -51,6 +51,23 @@ def test_results_are_named_after_the_data_folder():
                                                           Path("out/results-full.json"))
 
 
+def test_the_targets_table_says_which_targets_are_met():
+    def record(job, seed, errors, seconds, **extra):
+        return {"job": job, "seed": seed, "errors": errors, "train_seconds": seconds,
+                "predict_28000_seconds": 3.0, **extra}
+    results = [record("reference", 1, 100, 1000), record("reference", 2, 80, 1200),
+               record("fast", 1, 90, 500), record("fast", 2, 92, 560),  # 91 errors in 530 s
+               record("full", 1, 55, 2000, search_seconds=900), record("full", 2, 61, 2100)]
+    rows = {line.split(" | ")[0]: line for line in load_bench().targets(results) if line.startswith("| ")}
+    assert rows["| full errors at most 0.65 x the reference's"].endswith("| 58.0 (0.64 x) | 58.5 | yes |")
+    assert rows["| full time (search and training) at most 3 x the reference's"].endswith(
+        "| 2500 (2.27 x) | 3300 | yes |")
+    assert rows["| fast errors at most 1 x the reference's"].endswith("| 91.0 (1.01 x) | 90.0 | NO |")
+    assert rows["| fast training time at most 0.5 x the reference's"].endswith("| 530 (0.48 x) | 550 | yes |")
+    assert rows["| full predicts 28,000 digits in under 10 s"].endswith("| 3.00 s | 10 s | yes |")
+    assert load_bench().targets([record("fast", 1, 90, 500)]) == []  # nothing to compare with
+
+
 def load_bench():
     spec = importlib.util.spec_from_file_location("bench", PROJECT_DIR / "benchmarks" / "bench.py")
     bench = importlib.util.module_from_spec(spec)
@@ -68,4 +85,5 @@ def test_step_table_lists_only_the_jobs_that_ran():
                {"job": "fast", "seed": 1, "errors": 20, "train_seconds": 40.0}]
     text = "\n".join(load_bench().step_gains(results))
     assert "| reference recipe (30 epochs) | 30.0 |" in text and "| fast profile" in text
-    assert "full profile" not in text and "trains in 40% of the reference" in text
+    assert "full profile" not in text and "| full " not in text
+    assert "| fast training time at most 0.5 x the reference's | 40 (0.40 x) | 50 | yes |" in text
