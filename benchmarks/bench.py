@@ -328,7 +328,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default="", help="a Kaggle-layout folder with test_labels.csv")
     parser.add_argument("--hyperparameters", default="",
                         help="a best_hyperparameters.json to train the project's models with, no search; "
-                             "default: the full job searches, the fast job trains the defaults")
+                             "default: the tuned job searches, the others train the defaults")
     parser.add_argument("--name", default=None, help="results file suffix; default: from the data folder")
     parser.add_argument("--results-dir", default=str(PROJECT_DIR / "benchmarks"))
     parser.add_argument("--jobs", nargs="+", choices=JOBS, default=list(DEFAULT_JOBS),

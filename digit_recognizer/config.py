@@ -60,7 +60,7 @@ def external_data_dir() -> Path:
 # The defaults of a run's settings: the runner's and the distributed tuner's options and the notebooks'
 # parameters ("", None or 0 there) all take them from here.
 DEFAULT_PROFILE = "full"
-SEARCH_PROFILE = "tuned"  # the tuning notebook's default, and the Makefile's search targets'
+SEARCH_PROFILE = "tuned"  # the default of the tuning notebook, `make tune` and distributed tuning
 DEFAULT_SEED = 42
 DEFAULT_DETERMINISTIC = True
 DEFAULT_MIXED_PRECISION = False

@@ -65,7 +65,7 @@ def default_profile(selected: list[Path]) -> str:
 
 
 def for_profile(selected: list[Path], profile: str) -> list[Path]:
-    """The notebooks a profile runs: one that does not tune (fast) skips the tuning notebook."""
+    """The notebooks a profile runs: one that does not tune (fast, full) skips the tuning notebook."""
     if get_profile(profile).tune:
         return selected
     skipped = [nb for nb in selected if nb.stem == TUNING_NOTEBOOK]
