@@ -2,8 +2,8 @@
 #   make run PROFILE=smoke SEED=7 DATA_DIR=data/external/mnist
 #   make retune TUNER=bayesian MAX_TRIALS=30 BUDGET_MINUTES=60
 # Run settings: each is the runner's option of the same name in lower case (--max-epochs for MAX_EPOCHS) and
-# the notebooks' parameter (max_epochs); passed only when set, else the default in digit_recognizer/config.py
-# (profile full, or tuned for the search targets; seed 42; the profile's search settings; deterministic
+# the notebooks' parameter (max_epochs); passed only when set, else the default in digit_recognizer/config.py and
+# profiles.py (profile full, or tuned for the search targets; seed 42; the profile's search settings; deterministic
 # ops, no mixed precision).
 PROFILE  ?=
 SEED     ?=

@@ -16,9 +16,11 @@ searched hyperparameters: the search's gain at the final training length.
 
 Each record is written to `results[-NAME].json` as soon as its job ends, and the table
 `RESULTS[-NAME].md` is rewritten from the records. Run again, a job whose record was made by the same
-code (the package, this script and the lock file), on the same data and settings, is skipped: a run cut
-short loses only the job under way. NAME defaults to the data folder's name without a leading "mnist-"
-(`../shared/data/mnist-full` -> `full`), and to none for the embedded sample.
+code, on the same data and settings, is skipped: a run cut short loses only the job under way. A job's
+code is the lock file, jobs.py, the package modules the job imports and, for a project job, its profile
+(`jobs.fingerprint`): the reference recipe's records outlive a change to the project's profiles. NAME
+defaults to the data folder's name without a leading "mnist-" (`../shared/data/mnist-full` -> `full`),
+and to none for the embedded sample.
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,118 +40,18 @@ import numpy as np
 from digit_recognizer.config import PROJECT_DIR
 from digit_recognizer.files import atomic_path, read_json, write_json
 from digit_recognizer.manifest import git_state, library_versions, now
-from digit_recognizer.memory import peak_memory_mb
-from digit_recognizer.scoring import score
-from digit_recognizer.submission import KAGGLE_TEST_ROWS
 
-JOBS = ("reference", "fast", "full", "tuned")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # jobs.py, beside this file, also when imported
+import jobs  # noqa: E402
+from jobs import JOBS, TTA_SHIFTS  # noqa: E402
+
 DEFAULT_JOBS = JOBS[:3]  # tuned (the search, then the ensemble) only when asked for
-ENSEMBLE_JOBS = ("full", "tuned")
-TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # pixels (down, right)
-
-
-def reference_model():
-    """The best-known public Keras recipe for this competition."""
-    import keras
-    from keras import layers
-
-    from digit_recognizer.augment import augmentation
-
-    inputs = keras.Input((28, 28, 1))
-    x = augmentation(rotation_degrees=10, zoom=0.1, shift=0.1,
-                     stroke_width_rate=0)(inputs)  # the recipe has no stroke-width augmentation
-    for filters, kernel in ((32, 5), (64, 3)):
-        x = layers.Conv2D(filters, kernel, padding="same", activation="relu")(x)
-        x = layers.Conv2D(filters, kernel, padding="same", activation="relu")(x)
-        x = layers.MaxPooling2D()(x)
-        x = layers.Dropout(0.25)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(256, activation="relu")(x)
-    x = layers.Dropout(0.5)(x)
-    model = keras.Model(inputs, layers.Dense(10, activation="softmax")(x), name="reference")
-    model.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
-
-
-def shifted(images: np.ndarray, down: int, right: int) -> np.ndarray:
-    """Images moved by whole pixels, black coming in at the edges."""
-    out = np.zeros_like(images)
-    rows, cols = images.shape[1], images.shape[2]
-    out[:, max(down, 0):rows + min(down, 0), max(right, 0):cols + min(right, 0)] = \
-        images[:, max(-down, 0):rows + min(-down, 0), max(-right, 0):cols + min(-right, 0)]
-    return out
-
-
-def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file: str) -> dict:
-    """Train one model (or ensemble), score it, time a 28,000-digit prediction; returns the figures."""
-    import keras
-
-    from digit_recognizer import config, data, features, prediction, training, tuning
-
-    profile = config.get_profile("smoke" if smoke else "full" if job == "reference" else job)
-    raw = data.load_data(data_dir or None)
-    if raw.y_test is None:
-        raise SystemExit(f"{raw.files.folder} has no test_labels.csv: nothing to score against")
-    dataset = features.prepare_dataset(raw, profile.validation_fraction, seed, profile.max_train_images)
-    hyperparameters = tuning.load_best_hyperparameters(hyperparameters_file) if hyperparameters_file else None
-    extra = {}
-    if job in ENSEMBLE_JOBS and profile.tune and not hyperparameters_file:
-        hyperparameters, extra["search_seconds"] = search(profile, dataset, seed)
-        extra["hyperparameters"] = hyperparameters
-    training.set_determinism(seed)
-    start = time.perf_counter()
-    if job == "reference":
-        model = reference_model()
-        halve_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", patience=3, factor=0.5,
-                                                     min_lr=1e-5)
-        history = model.fit(dataset.x_train, dataset.y_train, batch_size=86, epochs=1 if smoke else 30,
-                            validation_data=(dataset.x_valid, dataset.y_valid), callbacks=[halve_lr],
-                            verbose=2)
-        epochs = len(history.epoch)
-    else:
-        model, histories, _, _ = training.train_ensemble(hyperparameters, dataset, profile, seed)
-        epochs = sum(len(h) for h in histories)
-    train_seconds = time.perf_counter() - start
-    held_out = score(dataset.y_test, prediction.predict_probabilities(model, dataset.x_test).argmax(axis=1))
-    if job in ENSEMBLE_JOBS:
-        members = prediction.ensemble_members(model)
-        extra["member_errors"] = [score(dataset.y_test, prediction.predict_probabilities(m, dataset.x_test)
-                                        .argmax(axis=1))["errors"] for m in members]
-        views = [prediction.predict_probabilities(model, shifted(dataset.x_test, down, right))
-                 for down, right in TTA_SHIFTS]
-        extra["tta_errors"] = score(dataset.y_test, sum(views).argmax(axis=1))["errors"]
-    kaggle_sized = np.resize(dataset.x_test, (KAGGLE_TEST_ROWS, *dataset.x_test.shape[1:]))
-    start = time.perf_counter()
-    prediction.predict_probabilities(model, kaggle_sized)
-    predict_seconds = time.perf_counter() - start
-    return {
-        "job": job, "seed": seed, "test_images": held_out["images"],
-        "accuracy": held_out["accuracy"], "errors": held_out["errors"],
-        "train_seconds": round(train_seconds, 1), "epochs": epochs,
-        "images_per_second": round(epochs * len(dataset.x_train) / train_seconds, 1),
-        "predict_28000_seconds": round(predict_seconds, 2),
-        "peak_memory_mb": peak_memory_mb(),
-        **extra,
-    }
-
-
-def search(profile, dataset, seed: int) -> tuple[dict, float]:
-    """The profile's search, as notebook 03 runs it, in a folder of its own: (best values, seconds)."""
-    from digit_recognizer import training, tuning
-
-    training.set_determinism(seed)
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
-        tuner = tuning.make_tuner(profile, Path(folder), seed)
-        start = time.perf_counter()
-        tuning.search(tuner, dataset, profile)
-        seconds = time.perf_counter() - start
-        return tuning.best_hyperparameters(tuner), round(seconds, 1)
 
 
 def spawn(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file: str) -> dict:
-    """Run one job in a fresh process, its output shown as it comes; its last line is the JSON result."""
-    command = [sys.executable, __file__, "--job", job, "--seeds", str(seed), "--data-dir", data_dir,
+    """Run one job (jobs.py) in a fresh process, its output shown as it comes; its last line is the JSON
+    result."""
+    command = [sys.executable, str(Path(jobs.__file__)), job, str(seed), "--data-dir", data_dir,
                "--hyperparameters", hyperparameters_file]
     print(f"==> {job}, seed {seed}", flush=True)
     last = ""
@@ -163,18 +63,12 @@ def spawn(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file:
             last = line
     if child.returncode:
         raise SystemExit(f"{job} (seed {seed}) failed with exit code {child.returncode}")
-    return json.loads(last)
-
-
-# What makes a record reusable: the code that trains and measures, and the lock file of library versions.
-CODE_FILES = ["requirements.txt", "benchmarks/bench.py", "digit_recognizer/*.py"]
-
-
-def code_fingerprint(root: Path = PROJECT_DIR) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for pattern in CODE_FILES for p in root.glob(pattern)):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    result = json.loads(last)
+    unfingerprinted = set(result.pop("modules")) - jobs.fingerprint_modules(job)
+    if unfingerprinted:  # the record could outlive a change to these: refuse it
+        raise SystemExit(f"{job} (seed {seed}) imported package modules its fingerprint leaves out: "
+                         f"{sorted(unfingerprinted)}; add them to jobs.py's module lists")
+    return result
 
 
 def data_fingerprint(data_dir: str) -> str:
@@ -184,10 +78,12 @@ def data_fingerprint(data_dir: str) -> str:
     return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run_identity(args) -> dict:
-    """What a record must share with this run to be reused instead of run again."""
-    given = Path(args.hyperparameters).read_bytes() if args.hyperparameters else b""
-    return {"code": code_fingerprint(), "data": data_fingerprint(args.data_dir), "smoke": args.smoke,
+def run_identity(args, job: str) -> dict:
+    """What a record of `job` must share with this run to be reused instead of run again: the code the job
+    runs, the data, and for the project's jobs any hyperparameters file given."""
+    given = Path(args.hyperparameters).read_bytes() if args.hyperparameters and job != "reference" else b""
+    return {"code": jobs.fingerprint(job, args.smoke), "data": data_fingerprint(args.data_dir),
+            "smoke": args.smoke,
             "hyperparameters_file": hashlib.sha256(given).hexdigest()[:16] if given else ""}
 
 
@@ -333,19 +229,14 @@ def main(argv=None) -> int:
     parser.add_argument("--results-dir", default=str(PROJECT_DIR / "benchmarks"))
     parser.add_argument("--jobs", nargs="+", choices=JOBS, default=list(DEFAULT_JOBS),
                         help=f"default: {' '.join(DEFAULT_JOBS)}")
-    parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.job:
-        print(json.dumps(run_job(args.job, args.seeds[0], args.smoke, args.data_dir, args.hyperparameters)),
-              flush=True)
-        return 0
     report_file, records_file = results_files(args.results_dir, default_name(args.data_dir)
                                               if args.name is None else args.name)
     command = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    identity = run_identity(args)
     records = read_json(records_file) if records_file.is_file() else []
     for seed in args.seeds:
         for job in (j for j in JOBS if j in args.jobs):
+            identity = run_identity(args, job)
             if found := on_record(records, job, seed, identity):
                 print(f"==> {job}, seed {seed}: on record from {found['date']}, skipped", flush=True)
                 continue

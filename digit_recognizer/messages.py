@@ -1,4 +1,5 @@
-"""Bounded quotes of user input in error messages: a 20 MB cell gives a short message, not a 20 MB one."""
+"""Errors in run settings, and bounded quotes of user input in error messages: a 20 MB cell gives a short
+message, not a 20 MB one."""
 
 from __future__ import annotations
 
@@ -17,3 +18,11 @@ def quote(value, limit: int = QUOTE_LIMIT) -> str:
 def shorten(text: str, limit: int = SHORTEN_LIMIT) -> str:
     """`text`, or its first `limit` characters and how long it was."""
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+class SettingError(ValueError):
+    """A run setting (notebook parameter, runner option) is invalid; `setting` names it."""
+
+    def __init__(self, setting: str, problem: str):
+        super().__init__(f"{setting}: {problem}")
+        self.setting, self.problem = setting, problem

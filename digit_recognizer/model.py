@@ -11,12 +11,12 @@ from keras import layers
 
 from .augment import AUGMENTATION, augmentation
 from .config import IMAGE_SIZE, NUM_CLASSES
+from .prediction import ENSEMBLE_NAME
 
 # Faster-moving batch-norm statistics than Keras' 0.99 suit short runs on small data.
 BN_MOMENTUM = 0.9
 # Filter choices per block; the middle one is the default (32 then 64, as in Deotte's MNIST CNNs).
 FILTERS = ((16, 24, 32, 48, 64), (32, 48, 64, 96, 128))
-ENSEMBLE_NAME = "digit_cnn_ensemble"
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
               "nadam": keras.optimizers.Nadam}
 

@@ -10,8 +10,9 @@ import tensorflow as tf
 from sklearn.metrics import confusion_matrix
 
 from .config import IMAGE_SIZE, NUM_CLASSES
-from .model import ENSEMBLE_NAME
 from .scoring import score
+
+ENSEMBLE_NAME = "digit_cnn_ensemble"  # `model.ensemble`'s averaging model
 
 
 def ensemble_members(model: keras.Model) -> list[keras.Model]:

@@ -42,3 +42,11 @@ def configure(deterministic: bool = True, mixed_precision: bool = False) -> str:
 def op_determinism() -> bool:
     """Whether seeding also makes TensorFlow's ops deterministic (see `configure`)."""
     return _op_determinism
+
+
+def set_determinism(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and, unless `configure` turned it off, make TensorFlow's ops
+    deterministic."""
+    keras.utils.set_random_seed(seed)
+    if _op_determinism:
+        tf.config.experimental.enable_op_determinism()

@@ -11,28 +11,19 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
-from . import runtime
 from .config import Profile
 from .files import atomic_path, read_json, write_json
 from .manifest import now
 from .model import build_model, ensemble, hyperparameters_from
 from .prediction import evaluate, load_model
 from .provenance import ProvenanceError, describe, differences, matches, record, training_identity
+from .runtime import set_determinism
 from .tensorboard_logs import tensorboard_callback
 from .tuning import load_best_hyperparameters
 
 # Beside a training backup: what the training that made it ran on.
 BACKUP_RECORD = "trained-on.json"
-
-
-def set_determinism(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow and, unless `runtime.configure` turned it off, make TensorFlow's
-    ops deterministic."""
-    keras.utils.set_random_seed(seed)
-    if runtime.op_determinism():
-        tf.config.experimental.enable_op_determinism()
 
 
 def cosine_learning_rate(initial: float, epochs: int, floor: float = 0.01):

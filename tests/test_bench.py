@@ -4,6 +4,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,8 @@ def test_benchmark_smoke_run_writes_records_and_a_table_and_reruns_only_what_is_
     records = json.loads((tmp_path / "results-tiny.json").read_text())
     assert [(r["job"], r["seed"]) for r in records] == [("reference", 3), ("fast", 3), ("full", 3)]
     for record in records:
-        assert {"errors", "test_images", "train_seconds", "predict_28000_seconds", "peak_memory_mb",
-                "commit", "code", "data"} <= set(record)
+        assert {"errors", "test_images", "train_images", "train_seconds", "predict_28000_seconds",
+                "peak_memory_mb", "commit", "code", "data"} <= set(record) and "modules" not in record
     assert records[2]["search_seconds"] > 0 and "search_seconds" not in records[0]
 
     again = bench("--seeds", "3", "4", "--jobs", "reference", "fast", "--results-dir", str(tmp_path),
@@ -92,7 +93,7 @@ def load_bench():
 
 
 def test_reference_recipe_augments_only_as_the_public_recipe_does():
-    steps = load_bench().reference_model().get_layer("augmentation").layers
+    steps = load_bench().jobs.reference_model().get_layer("augmentation").layers
     assert [type(step).__name__ for step in steps] == ["RandomRotation", "RandomZoom", "RandomTranslation"]
 
 
@@ -103,3 +104,55 @@ def test_step_table_lists_only_the_jobs_that_ran():
     assert "| reference recipe (30 epochs) | 30.0 |" in text and "| fast profile" in text
     assert "full profile" not in text and "| full " not in text
     assert "| fast training time at most 0.5 x the reference's | 40 (0.40 x) | 50 | yes |" in text
+
+
+def copy_of_the_code(root: Path) -> Path:
+    for pattern in ("requirements.txt", "benchmarks/jobs.py", "digit_recognizer/*.py"):
+        for path in PROJECT_DIR.glob(pattern):
+            (root / path.relative_to(PROJECT_DIR)).parent.mkdir(parents=True, exist_ok=True)
+            (root / path.relative_to(PROJECT_DIR)).write_bytes(path.read_bytes())
+    return root
+
+
+def test_a_record_is_kept_until_the_code_its_job_runs_changes(tmp_path, monkeypatch):
+    jobs = load_bench().jobs
+    root = copy_of_the_code(tmp_path)
+
+    def fingerprints():
+        return {job: jobs.fingerprint(job, False, root) for job in jobs.JOBS}
+
+    before = fingerprints()
+    assert len(set(before.values())) == len(jobs.JOBS)
+    assert "model" in jobs.fingerprint_modules("fast", root) and "model" not in jobs.fingerprint_modules(
+        "reference", root)
+    (root / "digit_recognizer" / "profiles.py").write_text("# another profile\n")  # stands as the profile
+    monkeypatch.setitem(jobs_profiles(), "full", replace(jobs_profiles()["full"], train_epochs=46))
+    after = fingerprints()
+    assert after["full"] != before["full"] and after["tuned"] == before["tuned"]
+    assert after["reference"] == before["reference"] and after["fast"] == before["fast"]
+    with (root / "digit_recognizer" / "model.py").open("a") as model_source:
+        model_source.write("# a change to the CNN\n")
+    after_model = fingerprints()
+    assert after_model["reference"] == before["reference"] and after_model["fast"] != before["fast"]
+    with (root / "digit_recognizer" / "data.py").open("a") as data_source:
+        data_source.write("# a change to loading\n")
+    assert jobs.fingerprint("reference", False, root) != before["reference"]
+    assert jobs.fingerprint("fast", True, root) != jobs.fingerprint("fast", False, root)  # the smoke profile
+
+
+def jobs_profiles() -> dict:
+    from digit_recognizer import profiles
+
+    return profiles.PROFILES
+
+
+def test_the_fingerprint_follows_imports_anywhere_in_a_module(tmp_path):
+    jobs = load_bench().jobs
+    package = tmp_path / "digit_recognizer"
+    package.mkdir()
+    (package / "a.py").write_text("from .b import x\n\ndef f():\n    from digit_recognizer import c\n")
+    (package / "b.py").write_text("import digit_recognizer.d\nfrom . import e\nimport numpy\n")
+    for name in "cde":
+        (package / f"{name}.py").write_text("")
+    assert jobs.module_closure(["a"], tmp_path) == set("abcde")
+    assert jobs.package_imports("b", tmp_path) == {"d", "e"}

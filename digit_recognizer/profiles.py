@@ -1,0 +1,80 @@
+"""The run profiles: how much work a run does. The one place that defines them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from .messages import SettingError, quote
+
+DEFAULT_PROFILE = "full"
+SEARCH_PROFILE = "tuned"  # the default of the tuning notebook, `make tune` and distributed tuning
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much work a run does. `smoke` proves the pipeline quickly on a slice of the data; `fast`
+    trains one CNN, aiming at the public reference recipe's accuracy in half its time; `full` (the
+    default) trains an ensemble of CNNs; `tuned` searches hyperparameters first, then trains that ensemble
+    with the winner. `full` does not search: on the evidence so far a search does not pay for itself
+    (benchmarks/README.md has the measurements)."""
+
+    name: str
+    validation_fraction: float
+    max_train_images: int | None  # None: every training image
+    tune: bool  # False: skip the search and train the model's default hyperparameters
+    tuner: str  # one of TUNER_NAMES
+    max_epochs: int  # per search trial
+    max_trials: int  # ignored by Hyperband, which sizes itself from max_epochs
+    budget_minutes: float  # no new search trial starts after this
+    tuning_patience: int
+    ensemble_size: int  # CNNs trained with different seeds; their softmax outputs are averaged
+    train_epochs: int  # the learning rate follows a cosine from its initial value down over these
+    batch_size: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_FULL = Profile(
+    name="full",
+    validation_fraction=0.1,
+    max_train_images=None,
+    tune=False,
+    tuner="hyperband",  # the search settings, for `tuned`, which inherits them
+    max_epochs=9,
+    max_trials=20,
+    budget_minutes=10,
+    tuning_patience=3,
+    ensemble_size=3,  # a fourth member would take predicting Kaggle's 28,000 digits past 10 s on 2 cores
+    train_epochs=45,
+    batch_size=128,
+)
+
+PROFILES = {
+    "smoke": Profile(
+        name="smoke",
+        validation_fraction=0.1,
+        max_train_images=1000,
+        tune=True,
+        tuner="random",
+        max_epochs=1,
+        max_trials=2,
+        budget_minutes=5,
+        tuning_patience=1,
+        ensemble_size=1,
+        train_epochs=3,
+        batch_size=64,
+    ),
+    "fast": replace(_FULL, name="fast", ensemble_size=1, train_epochs=24),
+    "full": _FULL,
+    "tuned": replace(_FULL, name="tuned", tune=True),
+}
+
+
+
+def get_profile(name: str) -> Profile:
+    if isinstance(name, str) and name in PROFILES:
+        return PROFILES[name]
+    raise SettingError("profile", f"unknown profile {quote(name)}; choose one of {sorted(PROFILES)}")
+
+
