@@ -159,29 +159,36 @@ def step_gains(results: list[dict]) -> list[str]:
         rows = [value(r) for r in results if r["job"] == job]
         return f"{np.mean(rows):.1f}" if rows else "-"
 
+    def digits(job):  # how many digits the job trained on (a column, since profiles split differently)
+        rows = [r["train_images"] for r in results if r["job"] == job and "train_images" in r]
+        return f"{round(np.mean(rows)):,}" if rows else "-"
+
+    def row(step, job, value):
+        return f"| {step} | {digits(job)} | {mean(job, value)} |"
+
     fast, full_profile = get_profile("fast"), get_profile("full")
     full = [r for r in results if r["job"] == "full"]
     members = len(full[0]["member_errors"]) if full else 0
     lines = ["What each step gains, in held-out errors (mean over seeds):", "",
-             "| step | errors |", "| --- | --- |"]
+             "| step | training digits | errors |", "| --- | --- | --- |"]
     if any(r["job"] == "reference" for r in results):
-        lines.append(f"| reference recipe (30 epochs) | {mean('reference', lambda r: r['errors'])} |")
+        lines.append(row("reference recipe (30 epochs)", "reference", lambda r: r["errors"]))
     if any(r["job"] == "fast" for r in results):
-        lines.append(f"| fast profile: the project's CNN and augmentation, one model, {fast.train_epochs} "
-                     f"epochs | {mean('fast', lambda r: r['errors'])} |")
+        lines.append(row(f"fast profile: the project's CNN and augmentation, one model, {fast.train_epochs} "
+                         "epochs", "fast", lambda r: r["errors"]))
     if full:
-        lines += [f"| full profile, one member alone ({full_profile.train_epochs} epochs; mean of its "
-                  f"{members}) | {mean('full', lambda r: np.mean(r['member_errors']))} |",
-                  f"| full profile: the {members} members' softmax averaged "
-                  f"| {mean('full', lambda r: r['errors'])} |",
-                  f"| full profile with test-time augmentation ({len(TTA_SHIFTS)} shifted views; not used) "
-                  f"| {mean('full', lambda r: r['tta_errors'])} |"]
+        lines += [row(f"full profile, one member alone ({full_profile.train_epochs} epochs; mean of its "
+                      f"{members})", "full", lambda r: np.mean(r["member_errors"])),
+                  row(f"full profile: the {members} members' softmax averaged", "full",
+                      lambda r: r["errors"]),
+                  row(f"full profile with test-time augmentation ({len(TTA_SHIFTS)} shifted views; not used)",
+                      "full", lambda r: r["tta_errors"])]
     if any(r["job"] == "tuned" for r in results):
-        lines += ["| tuned profile's first member: searched hyperparameters, otherwise the full profile's "
-                  f"first member | {mean('tuned', lambda r: r['member_errors'][0])} |",
-                  "| (the full profile's first member: the search space's defaults) "
-                  f"| {mean('full', lambda r: r['member_errors'][0])} |",
-                  f"| tuned profile: its members averaged | {mean('tuned', lambda r: r['errors'])} |"]
+        lines += [row("tuned profile's first member: searched hyperparameters, otherwise the full profile's "
+                      "first member", "tuned", lambda r: r["member_errors"][0]),
+                  row("(the full profile's first member: the search space's defaults)", "full",
+                      lambda r: r["member_errors"][0]),
+                  row("tuned profile: its members averaged", "tuned", lambda r: r["errors"])]
     return lines + ["", *targets(results)]
 
 

@@ -57,15 +57,15 @@ def test_the_step_table_shows_what_the_search_buys_at_the_final_length():
     assert "tuned" in bench.JOBS and "tuned" not in bench.DEFAULT_JOBS  # an hour per seed: asked for
     timings = {"train_seconds": 2000.0, "predict_28000_seconds": 8.0}
     results = [{"job": "full", "seed": 1, "errors": 50, "member_errors": [60, 62, 64], "tta_errors": 49,
-                **timings},
+                "train_images": 41160, **timings},
                {"job": "tuned", "seed": 1, "errors": 52, "member_errors": [58, 66, 70], "tta_errors": 51,
-                "search_seconds": 600.0, **timings}]
+                "search_seconds": 600.0, "train_images": 37800, **timings}]
     rows = [line for line in bench.step_gains(results) if line.startswith("| ")]
-    assert "| full profile, one member alone (45 epochs; mean of its 3) | 62.0 |" in rows
-    assert any(row.startswith("| tuned profile's first member: searched") and row.endswith("| 58.0 |")
-               for row in rows)
-    assert "| (the full profile's first member: the search space's defaults) | 60.0 |" in rows
-    assert "| tuned profile: its members averaged | 52.0 |" in rows
+    assert "| full profile, one member alone (45 epochs; mean of its 3) | 41,160 | 62.0 |" in rows
+    assert any(row.startswith("| tuned profile's first member: searched")
+               and row.endswith("| 37,800 | 58.0 |") for row in rows)
+    assert "| (the full profile's first member: the search space's defaults) | 41,160 | 60.0 |" in rows
+    assert "| tuned profile: its members averaged | 37,800 | 52.0 |" in rows
 
 
 def test_the_targets_table_says_which_targets_are_met():
@@ -101,7 +101,7 @@ def test_step_table_lists_only_the_jobs_that_ran():
     results = [{"job": "reference", "seed": 1, "errors": 30, "train_seconds": 100.0},
                {"job": "fast", "seed": 1, "errors": 20, "train_seconds": 40.0}]
     text = "\n".join(load_bench().step_gains(results))
-    assert "| reference recipe (30 epochs) | 30.0 |" in text and "| fast profile" in text
+    assert "| reference recipe (30 epochs) | - | 30.0 |" in text and "| fast profile" in text
     assert "full profile" not in text and "| full " not in text
     assert "| fast training time at most 0.5 x the reference's | 40 (0.40 x) | 50 | yes |" in text
 
