@@ -24,7 +24,7 @@ def test_benchmark_smoke_run_writes_records_and_a_table_and_reruns_only_what_is_
     text = (tmp_path / "RESULTS-tiny.md").read_text()
     assert "smoke run, not a measurement" in text and "Machine: " in text and "Commit: " in text
     rows = [line for line in text.splitlines() if line.startswith(("| reference |", "| fast |", "| full |"))]
-    assert len(rows) == 3 and all(len(row.split("|")) == 10 for row in rows)  # with the search column
+    assert len(rows) == 3 and all(len(row.split("|")) == 11 for row in rows)  # with the search column
     assert "| full profile: the 1 members' softmax averaged |" in text  # the step table
     records = json.loads((tmp_path / "results-tiny.json").read_text())
     assert [(r["job"], r["seed"]) for r in records] == [("reference", 3), ("fast", 3), ("full", 3)]
@@ -83,6 +83,11 @@ def test_the_targets_table_says_which_targets_are_met():
     assert rows["| fast training time at most 0.5 x the reference's"].endswith("| 530 (0.48 x) | 550 | yes |")
     assert rows["| full predicts 28,000 digits in under 10 s"].endswith("| 3.00 s | 10 s | yes |")
     assert load_bench().targets([record("fast", 1, 90, 500)]) == []  # nothing to compare with
+    with_cpu = [r | {"train_cpu_seconds": r["train_seconds"] * (1.9 if r["job"] == "reference" else 1.5)}
+                for r in results]
+    rows = {line.split(" | ")[0]: line for line in load_bench().targets(with_cpu) if line.startswith("| ")}
+    assert rows["| fast training time at most 0.5 x the reference's"].endswith(
+        "| 530 (0.48 x; training CPU time 0.38 x) | 550 | yes |")
 
 
 def load_bench():
