@@ -11,7 +11,6 @@ from keras import layers
 
 from .augment import AUGMENTATION, augmentation
 from .config import IMAGE_SIZE, NUM_CLASSES
-from .elastic import ELASTIC_ALPHA, RandomElasticDistortion
 from .prediction import ENSEMBLE_NAME
 
 # Faster-moving batch-norm statistics than Keras' 0.99 suit short runs on small data.
@@ -45,16 +44,14 @@ def conv_block(x, hp: kt.HyperParameters, block: int, batch_norm: bool):
 
 
 def build_model(hp: kt.HyperParameters) -> keras.Model:
-    """Augmentation (elastic, then rotation, zoom, shift and stroke width), two convolution blocks, a
-    dense layer, softmax."""
+    """Augmentation, two convolution blocks, a dense layer, softmax."""
     batch_norm = hp.Boolean("batch_norm", default=True)
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1))
-    x = RandomElasticDistortion(hp.Choice("elastic_alpha", [0.0, 17.0, 34.0], default=ELASTIC_ALPHA))(inputs)
     x = augmentation(hp.Float("rotation_degrees", 0, 15, step=5, default=AUGMENTATION["rotation_degrees"]),
                      hp.Float("zoom", 0.0, 0.15, step=0.05, default=AUGMENTATION["zoom"]),
                      hp.Float("shift", 0.0, 0.15, step=0.05, default=AUGMENTATION["shift"]),
                      hp.Choice("stroke_width_rate", [0.0, 0.125, 0.25],
-                               default=AUGMENTATION["stroke_width_rate"]))(x)
+                               default=AUGMENTATION["stroke_width_rate"]))(inputs)
     for block in range(2):
         x = conv_block(x, hp, block, batch_norm)
     x = layers.Flatten()(x)

@@ -14,7 +14,6 @@ import pandas as pd
 
 from .augment import AUGMENTATION
 from .config import Profile, SettingError
-from .elastic import ELASTIC_ALPHA
 from .files import atomic_path, read_json, write_json
 from .memory import peak_memory_mb
 from .model import active_values, build_model
@@ -59,7 +58,7 @@ def fixed_augmentation() -> kt.HyperParameters:
     """The augmentation strength, held at its defaults during a search: trials of a few epochs favour weak
     augmentation, which then loses after full-length training (benchmarks/README.md has the numbers)."""
     hp = kt.HyperParameters()
-    for name, value in {**AUGMENTATION, "elastic_alpha": ELASTIC_ALPHA}.items():
+    for name, value in AUGMENTATION.items():
         hp.Fixed(name, value)
     return hp
 
