@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from .batch_norm import recompute_statistics
 from .config import Profile
 from .files import atomic_path, read_json, write_json
 from .manifest import now
@@ -42,7 +43,8 @@ def training_callbacks(model: keras.Model, profile: Profile) -> list[keras.callb
 
 def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: int, verbose: int = 2,
                 backup_dir: str | Path | None = None, extra_callbacks=()):
-    """Build the model from `hyperparameters` and fit it; returns (model, history DataFrame, seconds).
+    """Build the model from `hyperparameters`, fit it, then measure its batch-norm statistics again on
+    the clean training digits (`batch_norm`); returns (model, history DataFrame, seconds).
 
     With `backup_dir`, a run killed mid-way resumes from its last finished epoch when started again
     (Keras BackupAndRestore) with the same data, profile, seed and hyperparameters; another run's backup
@@ -58,6 +60,7 @@ def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: i
     history = model.fit(dataset.x_train, dataset.y_train, batch_size=profile.batch_size,
                         epochs=profile.train_epochs, validation_data=(dataset.x_valid, dataset.y_valid),
                         callbacks=callbacks, verbose=verbose)
+    recompute_statistics(model, dataset.x_train)  # for clean digits, dropout off, the final weights
     seconds = time.perf_counter() - start
     frame = pd.DataFrame(history.history)
     frame.index = pd.Index([epoch + 1 for epoch in history.epoch], name="epoch")  # later if resumed
