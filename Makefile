@@ -1,13 +1,15 @@
 # Digit Recognizer: `make help` lists the targets. Variables work with every target, e.g.
 #   make run PROFILE=smoke SEED=7 DATA_DIR=data/external/mnist
 #   make retune TUNER=bayesian MAX_TRIALS=30 BUDGET_MINUTES=60
-# Run settings: each is the runner's option of the same name in lower case (--max-epochs for MAX_EPOCHS) and
-# the notebooks' parameter (max_epochs); passed only when set, else the default in digit_recognizer/config.py and
-# profiles.py (profile full, or tuned for the search targets; seed 42; the profile's search settings; deterministic
-# ops, no mixed precision).
+# Run settings: each is a field of digit_recognizer/settings.py, the runner's option of the same name in lower
+# case (--max-epochs for MAX_EPOCHS) and the notebooks' parameter (max_epochs); passed only when set, else
+# settings.py's default (profile full, seed 42, the profile's search settings, deterministic ops, no mixed
+# precision, no search in `make run`).
 PROFILE  ?=
 SEED     ?=
 DATA_DIR ?=
+# TUNE=1: `make run` runs the search (notebook 03) too; `make tune` always does
+TUNE     ?=
 # search settings
 TUNER          ?=
 MAX_EPOCHS     ?=
@@ -33,19 +35,22 @@ PYTHON   ?= python3
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
-switch  = $(if $(filter 1,$(1)),--$(2),$(if $(filter 0,$(1)),--no-$(2)))
+# a 1/0 switch as --name/--no-name; anything else stops make with the variable's name
+switch  = $(if $(filter 1,$(1)),--$(2),$(if $(filter 0,$(1)),--no-$(2),$(if $(1),$(error $(3)=$(1): use 1 or 0))))
 COMMON := $(if $(PROFILE),--profile $(PROFILE)) $(if $(SEED),--seed $(SEED)) \
-          $(call switch,$(DETERMINISTIC),deterministic) $(call switch,$(MIXED_PRECISION),mixed-precision)
+          $(call switch,$(DETERMINISTIC),deterministic,DETERMINISTIC) \
+          $(call switch,$(MIXED_PRECISION),mixed-precision,MIXED_PRECISION)
 SEARCH := $(if $(TUNER),--tuner $(TUNER)) $(if $(MAX_EPOCHS),--max-epochs $(MAX_EPOCHS)) \
           $(if $(MAX_TRIALS),--max-trials $(MAX_TRIALS)) $(if $(BUDGET_MINUTES),--budget-minutes $(BUDGET_MINUTES))
-RUN    := $(PY) -m digit_recognizer.runner $(COMMON) $(SEARCH) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
+RUN    := $(PY) -m digit_recognizer.runner $(COMMON) $(SEARCH) $(call switch,$(TUNE),tune,TUNE) \
+          $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACLE_IP) --port $(ORACLE_PORT)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run submit tensorboard \
         kaggle-kernel kaggle-push bench test test-quick lint lab lock clean distclean
 
-help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, TUNER, MAX_EPOCHS, SOURCE, ...)
+help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, TUNE=1, TUNER, MAX_EPOCHS, ...)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # requires-python in pyproject.toml, the lowest Python the lock installs on: a clear error, not pip's
@@ -72,7 +77,7 @@ data: setup ## Get the data: Kaggle's files into data/raw/ (SOURCE=mnist: build 
 prepare: setup ## Notebooks 01-02: load, validate, scale and split the data (always, afresh)
 	$(RUN) 01 02
 
-tune: setup ## Notebook 03: search hyperparameters (profile tuned by default; resumes an interrupted search)
+tune: setup ## Notebook 03: search hyperparameters for notebook 04 (resumes an interrupted search)
 	$(RUN) 03
 
 retune: setup ## Like tune, but archive the earlier search and start a fresh one
@@ -84,13 +89,13 @@ tune-chief: prepare ## Distributed tuning: the chief (ORACLE_IP to listen on, OR
 tune-worker: prepare ## Distributed tuning: a worker (ORACLE_IP/ORACLE_PORT of the chief, WORKER_ID)
 	$(DIST) --role worker $(if $(WORKER_ID),--worker-id $(WORKER_ID))
 
-train: setup ## Notebook 04: train the final model (PROFILE=tuned: with the searched hyperparameters)
+train: setup ## Notebook 04: train the final model (with the search's choice where one is on record)
 	$(RUN) 04
 
 submission: setup ## Notebook 05: predict test.csv with the trained model, write submission.csv
 	$(RUN) 05
 
-run: setup ## Run every notebook in order: data to submission.csv (reports/ gets the executed copies)
+run: setup ## Run every notebook in order, data to submission.csv (the search only with TUNE=1); reports/
 	$(RUN)
 
 submit: setup ## Send submission.csv to Kaggle, the message from models/run.json (needs Kaggle credentials)

@@ -7,11 +7,12 @@ profiles.
 For each seed, every model trains on the same seeded split of the data (the embedded sample, or the
 `--data-dir` folder, which needs a test_labels.csv) and is scored on the held-out test labels. Each job
 runs in a process of its own, so its peak memory is its own, and does what `make run PROFILE=<job>` does:
-fast and full train the search space's defaults; tuned (run only when asked for) first runs the profile's
-search, timed apart as search_seconds, then trains the ensemble with the winner. With `--hyperparameters
+fast and full train the search space's defaults; tuned (run only when asked for: `make run TUNE=1`,
+profile full) first runs the full profile's search, timed apart as search_seconds, then trains the
+ensemble with the winner. With `--hyperparameters
 FILE` (a best_hyperparameters.json) every project job trains those instead, with no search. The ensemble
 jobs' records also score each member alone and the ensemble with test-time augmentation, so the gain of
-each step is measured in the same run, and the tuned profile's first member is the full profile's with
+each step is measured in the same run, and the tuned job's first member is the full profile's with
 searched hyperparameters: the search's gain at the final training length.
 
 Each record is written to `results[-NAME].json` as soon as its job ends, and the table
@@ -185,11 +186,11 @@ def step_gains(results: list[dict]) -> list[str]:
                   row(f"full profile with test-time augmentation ({len(TTA_SHIFTS)} shifted views; not used)",
                       "full", lambda r: r["tta_errors"])]
     if any(r["job"] == "tuned" for r in results):
-        lines += [row("tuned profile's first member: searched hyperparameters, otherwise the full profile's "
+        lines += [row("tuned job's first member: searched hyperparameters, otherwise the full profile's "
                       "first member", "tuned", lambda r: r["member_errors"][0]),
                   row("(the full profile's first member: the search space's defaults)", "full",
                       lambda r: r["member_errors"][0]),
-                  row("tuned profile: its members averaged", "tuned", lambda r: r["errors"])]
+                  row("tuned job: its members averaged", "tuned", lambda r: r["errors"])]
     return lines + ["", *targets(results)]
 
 

@@ -25,6 +25,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGE = "digit_recognizer"
 JOBS = ("reference", "fast", "full", "tuned")
 ENSEMBLE_JOBS = ("full", "tuned")
+TUNED_PROFILE = {"tuned": "full"}  # the job that searches first, and the profile it runs
 TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # pixels (down, right)
 REFERENCE_VALIDATION_FRACTION = 0.1  # the public recipe's split, whatever the project's profiles use
 # The package modules each kind of job imports; the fingerprint follows their imports from there.
@@ -76,10 +77,11 @@ def train_reference(dataset, seed: int, smoke: bool):
 
 
 def job_profile(job: str, smoke: bool):
-    """The profile a project job runs (`make run PROFILE=<job>`); None for the reference recipe."""
+    """The profile a project job runs (`make run PROFILE=<job>`; tuned: `make run TUNE=1`, profile full);
+    None for the reference recipe."""
     from digit_recognizer.profiles import get_profile
 
-    return None if job == "reference" else get_profile("smoke" if smoke else job)
+    return None if job == "reference" else get_profile("smoke" if smoke else TUNED_PROFILE.get(job, job))
 
 
 def split_settings(job: str, smoke: bool) -> tuple[float, int | None]:
@@ -148,12 +150,13 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
 def train_project(job: str, dataset, seed: int, smoke: bool, hyperparameters_file: str):
     """What `make run PROFILE=<job>` trains: the given hyperparameters, else the tuned job's search, else
     the defaults. Returns (model, epochs, (training seconds, its CPU seconds), extra figures)."""
-    from digit_recognizer import training, tuning
+    from digit_recognizer import training
+    from digit_recognizer.files import read_json
 
     profile = job_profile(job, smoke)
-    hyperparameters = tuning.load_best_hyperparameters(hyperparameters_file) if hyperparameters_file else None
+    hyperparameters = read_json(hyperparameters_file) if hyperparameters_file else None
     extra = {}
-    if job in ENSEMBLE_JOBS and profile.tune and not hyperparameters_file:
+    if job in TUNED_PROFILE and not hyperparameters_file:
         hyperparameters, extra["search_seconds"] = search(profile, dataset, seed)
         extra["hyperparameters"] = hyperparameters
     (model, histories, _, _), seconds = timed(training.train_ensemble, hyperparameters, dataset, profile,
@@ -222,14 +225,14 @@ def fingerprint_modules(job: str, root: Path = PROJECT_DIR) -> set[str]:
 
 def fingerprint(job: str, smoke: bool, root: Path = PROJECT_DIR) -> str:
     """The code a job runs: the lock file, this script, the package modules it imports (but profiles.py)
-    and, for a project job, its profile's settings."""
+    and, for a project job, its name (tuned searches first) and its profile's settings."""
     files = [root / "requirements.txt", root / "benchmarks" / "jobs.py", root / PACKAGE / "__init__.py"]
     files += [root / PACKAGE / f"{m}.py" for m in sorted(fingerprint_modules(job, root) - {PROFILES_MODULE})]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     if (profile := job_profile(job, smoke)) is not None:
-        digest.update(json.dumps(profile.as_dict(), sort_keys=True).encode())
+        digest.update(job.encode() + json.dumps(profile.as_dict(), sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 

@@ -1,18 +1,15 @@
-"""Paths, the seed and the other run settings' defaults: the one place that defines them (the run
-profiles are in profiles.py)."""
+"""Paths, and the constants the run settings (settings.py) and run profiles (profiles.py) rest on."""
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass, replace
-from numbers import Integral, Real
+from dataclasses import dataclass
 from pathlib import Path
 
-# SettingError and the run profiles are re-exported with the other run settings (the profiles have a
-# module of their own, so the benchmark fingerprints each job by its own profile).
-from .messages import SettingError, quote
-from .profiles import DEFAULT_PROFILE, PROFILES, SEARCH_PROFILE, Profile, get_profile  # noqa: F401
+# The run profiles are re-exported with the paths (they have a module of their own, so the benchmark
+# fingerprints each job by its own profile).
+from .messages import SettingError  # noqa: F401
+from .profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile  # noqa: F401
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -61,56 +58,11 @@ def raw_data_dir() -> Path:
 def external_data_dir() -> Path:
     return work_dir() / "data" / "external"
 
-# The defaults of a run's settings: the runner's and the distributed tuner's options and the notebooks'
-# parameters ("", None or 0 there) all take them from here.
-DEFAULT_SEED = 42
-DEFAULT_DETERMINISTIC = True
-DEFAULT_MIXED_PRECISION = False
 IMAGE_SIZE = 28
 NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 NUM_CLASSES = 10
 MAX_SEED = 2**31 - 1  # NumPy takes seeds below 2**32; an ensemble member or a trial adds a little to it
 TUNER_NAMES = ("hyperband", "bayesian", "random")
-
-
-def _whole(value) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def _seed_problem(seed) -> str | None:
-    if not _whole(seed):
-        return "is not a whole number"
-    return "is negative" if seed < 0 else "is too large" if seed > MAX_SEED else None
-
-
-def check_settings(profile: str, seed: int = DEFAULT_SEED, tuner: str = "", max_epochs: int = 0,
-                   max_trials: int = 0, budget_minutes: float = 0) -> Profile:
-    """The named profile, once every setting of a run is valid: the one check that the runner, the
-    notebooks and the tuner make before any work. 0 or "" for a search setting keeps the profile's."""
-    chosen = get_profile(profile)
-    if problem := _seed_problem(seed):
-        raise SettingError("seed", f"{quote(seed)} {problem}; expected a whole number from 0 to {MAX_SEED}")
-    if tuner and tuner not in TUNER_NAMES:
-        raise SettingError("tuner", f"unknown tuner {quote(tuner)}; "
-                                    f"choose one of {sorted(TUNER_NAMES)} (empty: the profile's)")
-    for setting, value in (("max_epochs", max_epochs), ("max_trials", max_trials)):
-        if not _whole(value) or value < 0:
-            raise SettingError(setting, f"{quote(value)} is not a whole number >= 0 (0: the profile's)")
-    minutes = budget_minutes
-    if not (isinstance(minutes, Real) and not isinstance(minutes, bool) and 0 <= minutes < math.inf):
-        raise SettingError("budget_minutes", f"{quote(minutes)} is not a number of minutes >= 0 "
-                                             "(0: the profile's)")
-    return chosen
-
-
-def search_settings(profile: Profile, tuner: str = "", max_epochs: int = 0, max_trials: int = 0,
-                    budget_minutes: float = 0) -> Profile:
-    """The profile with any of its search settings overridden (0 or "" keeps the profile's)."""
-    check_settings(profile.name, tuner=tuner, max_epochs=max_epochs, max_trials=max_trials,
-                   budget_minutes=budget_minutes)
-    return replace(profile, tuner=tuner or profile.tuner, max_epochs=max_epochs or profile.max_epochs,
-                   max_trials=max_trials or profile.max_trials,
-                   budget_minutes=budget_minutes or profile.budget_minutes)
 
 
 @dataclass(frozen=True)
@@ -194,5 +146,5 @@ class OutputPaths:
 
 
 def output_paths(output_dir: str | Path | None = None) -> OutputPaths:
-    """The given folder, or `work_dir()`."""
-    return OutputPaths(Path(output_dir).resolve() if output_dir else work_dir())
+    """The given folder (`~` expanded), or `work_dir()`."""
+    return OutputPaths(Path(output_dir).expanduser().resolve() if output_dir else work_dir())

@@ -14,8 +14,12 @@ import argparse
 import os
 import socket
 
-from .config import SEARCH_PROFILE, get_profile, output_paths, search_settings
-from .options import add_run_options, check_run_options
+from .config import output_paths
+from .settings import add_options, from_options
+
+# The settings a search process takes (the data set is the prepared one, notebook 02's).
+SETTINGS = ("profile", "seed", "output_dir", "tuner", "max_epochs", "max_trials", "budget_minutes",
+            "deterministic", "mixed_precision")
 
 
 def configure(role: str, ip: str, port: int, worker_id: str = "") -> None:
@@ -33,26 +37,24 @@ def main(argv=None) -> int:
     parser.add_argument("--ip", default="127.0.0.1", help="chief: address to listen on; worker: the chief's")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--worker-id", default="", help="a unique name per worker (default: host and pid)")
-    add_run_options(parser, output_help="root holding data/processed and models/tuning",
-                    default_profile=SEARCH_PROFILE)
+    add_options(parser, SETTINGS)
     args = parser.parse_args(argv)
-    check_run_options(parser, args)
+    settings = from_options(parser, args, SETTINGS)
 
     configure(args.role, args.ip, args.port, args.worker_id)
     from . import features, runtime, training, tuning  # TensorFlow loads after the environment is set
 
-    paths = output_paths(args.output_dir or None)
-    profile = search_settings(get_profile(args.profile), args.tuner, args.max_epochs, args.max_trials,
-                              args.budget_minutes)
-    print(runtime.configure(args.deterministic, args.mixed_precision), flush=True)
-    training.set_determinism(args.seed)
-    dataset = features.load_dataset(paths.dataset_file)
-    tuner = tuning.make_tuner(profile, paths.tuning_dir, args.seed)
+    paths = output_paths(settings.output_dir or None)
+    profile = settings.run_profile
+    print(runtime.configure(settings.deterministic, settings.mixed_precision), flush=True)
+    training.set_determinism(settings.seed)
+    dataset = features.load_dataset(paths.dataset_file, {"profile": profile.name, "seed": settings.seed})
+    tuner = tuning.make_tuner(profile, paths.tuning_dir, settings.seed)
     print(f"{os.environ['KERASTUNER_TUNER_ID']}: {profile.tuner} search, oracle at {args.ip}:{args.port}",
           flush=True)
     summary = tuning.search(tuner, dataset, profile)
     if args.role == "chief":
-        table, best = tuning.export_results(tuner, paths, summary)
+        table, best = tuning.export_results(tuner, paths, summary, dataset.source)
         print(table.to_string(index=False))
         print(f"best hyperparameters -> {paths.best_hyperparameters_file}: {best}", flush=True)
     return 0

@@ -12,10 +12,20 @@ import numpy as np
 import pandas as pd
 
 from .archives import extract_competition_zip
-from .config import DEFAULT_SEED, SAMPLE_DATA_DIR, external_data_dir, raw_data_dir
+from .config import SAMPLE_DATA_DIR, external_data_dir, raw_data_dir
 from .data import LABEL_COLUMNS, PIXEL_COLUMNS, TRAIN_COLUMNS, DataError, sha256
 from .files import atomic_path
-from .kaggle_api import COMPETITION, COMPETITION_URL, TOKEN_STEPS, authenticated_api, kaggle_credentials_found
+from .kaggle_api import (
+    COMPETITION,
+    COMPETITION_URL,
+    TOKEN_STEPS,
+    KaggleError,
+    authenticated_api,
+    kaggle_credentials_found,
+)
+from .settings import DEFAULTS
+
+DEFAULT_SEED = DEFAULTS["seed"]
 
 MNIST_TRAIN_ROWS = 42_000
 
@@ -56,6 +66,13 @@ def download_kaggle(raw_dir: Path | None = None, api=None, credentials_found=Non
         shutil.rmtree(download_dir, ignore_errors=True)
     print(f"Saved {', '.join(p.name for p in written)} in {raw_dir}.")
     return True
+
+
+def kaggle_files(raw_dir: Path | None = None) -> None:
+    """`make data` for a notebook cell (Colab): Kaggle's files into data/raw/, with the credentials this
+    notebook's own process can read, Colab's secrets among them; raises where it cannot."""
+    if not download_kaggle(raw_dir):
+        raise KaggleError("no Kaggle credentials found: the lines above say how to set them up")
 
 
 def _load_keras_mnist():
@@ -106,7 +123,7 @@ def main(argv=None) -> int:
         else:
             if not download_kaggle():
                 return 1  # no credentials: said how to get them
-    except (OSError, RuntimeError, DataError) as error:  # no network, refused or damaged download
+    except (OSError, RuntimeError, DataError) as error:  # no network, refused or damaged download, Colab
         print(f"error: {error}")
         return 1
     return 0

@@ -7,24 +7,23 @@ from dataclasses import asdict, dataclass, replace
 from .messages import SettingError, quote
 
 DEFAULT_PROFILE = "full"
-SEARCH_PROFILE = "tuned"  # the default of the tuning notebook, `make tune` and distributed tuning
 
 
 @dataclass(frozen=True)
 class Profile:
-    """How much work a run does. `smoke` proves the pipeline quickly on a slice of the data; `fast`
-    trains one CNN, aiming at the public reference recipe's accuracy in half its time; `full` (the
-    default) trains an ensemble of CNNs on all but 2% of the labelled digits; `tuned` searches
-    hyperparameters first, then trains that ensemble with the winner. `full` does not search: on the
-    evidence so far a search does not pay for itself (benchmarks/README.md has the measurements). Its
-    fixed schedule needs no validation set to stop or adjust it, so it keeps only a small one, as a check,
-    and learns from the rest; `fast` and `tuned` keep a tenth, to estimate accuracy and to compare
-    trials."""
+    """How much work a run does: the search's budget (notebook 03) and the final training's (04).
+    `smoke` proves the pipeline quickly on a slice of the data; `fast` trains one CNN, aiming at the
+    public reference recipe's accuracy in half its time; `full` (the default) trains an ensemble of CNNs
+    on all but 2% of the labelled digits. Its fixed schedule needs no validation set to stop or adjust
+    it, so it keeps only a small one, as a check, and learns from the rest; `fast` keeps a tenth. A
+    search judges its trials on digits of its own, `search_validation_fraction` of the training digits,
+    whatever the final training keeps aside. Whether a run searches is a setting of its own (`tune`),
+    not the profile's."""
 
     name: str
     validation_fraction: float
     max_train_images: int | None  # None: every training image
-    tune: bool  # False: skip the search and train the model's default hyperparameters
+    search_validation_fraction: float  # of the training digits: the search's trials are scored on them
     tuner: str  # one of TUNER_NAMES
     max_epochs: int  # per search trial
     max_trials: int  # ignored by Hyperband, which sizes itself from max_epochs
@@ -42,8 +41,8 @@ _FULL = Profile(
     name="full",
     validation_fraction=0.02,  # 840 of Kaggle's 42,000 digits
     max_train_images=None,
-    tune=False,
-    tuner="hyperband",  # the search settings, for `tuned`, which inherits them
+    search_validation_fraction=0.1,  # 4,116 digits: enough to tell trials apart
+    tuner="hyperband",
     max_epochs=9,
     max_trials=20,
     budget_minutes=10,
@@ -58,7 +57,7 @@ PROFILES = {
         name="smoke",
         validation_fraction=0.1,
         max_train_images=1000,
-        tune=True,
+        search_validation_fraction=0.1,
         tuner="random",
         max_epochs=1,
         max_trials=2,
@@ -70,7 +69,6 @@ PROFILES = {
     ),
     "fast": replace(_FULL, name="fast", validation_fraction=0.1, ensemble_size=1, train_epochs=24),
     "full": _FULL,
-    "tuned": replace(_FULL, name="tuned", validation_fraction=0.1, tune=True),
 }
 
 

@@ -1,11 +1,12 @@
 """Run the notebooks headless with papermill, in order, each with its parameters.
 
     python -m digit_recognizer.runner [--profile smoke|fast|full] [--seed N] [--data-dir DIR]
-                                      [--output-dir DIR] [--retune] [NOTEBOOK ...]
+                                      [--output-dir DIR] [--tune] [--retune] [NOTEBOOK ...]
 
-NOTEBOOK is a number prefix (`03`) or a name; none means all of them. Notebooks after 02 asked for
-without 01 and 02 get them run first only when the prepared data set is missing or was made from other
-inputs (profile, seed, data folder, the data files' SHA-256). Executed copies go to
+NOTEBOOK is a number prefix (`03`) or a name; none means all of them, the search (03) only with `--tune`.
+Each option is a setting of `settings.Settings`, given to every notebook that declares it. Notebooks
+after 02 asked for without 01 and 02 get them run first only when the prepared data set is missing or
+was made from other inputs (profile, seed, data folder, the data files' SHA-256). Executed copies go to
 `<output-dir>/reports/`. One run at a time per output folder: a second one is refused at once.
 """
 
@@ -17,24 +18,17 @@ import os
 import shlex
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import papermill as pm
 
-from .config import (
-    DEFAULT_PROFILE,
-    NOTEBOOKS_DIR,
-    SAMPLE,
-    SEARCH_PROFILE,
-    OutputPaths,
-    get_profile,
-    output_paths,
-)
+from .config import NOTEBOOKS_DIR, SAMPLE, OutputPaths, output_paths
 from .data import DataError, file_hashes, locate_data
 from .features import recorded_source, source_differences
 from .messages import shorten
-from .options import add_run_options, check_run_options, run_settings
 from .runlock import OutputFolderBusy, output_folder_lock
+from .settings import add_options, from_options
 
 
 def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -57,21 +51,15 @@ TUNING_NOTEBOOK = "03_tune"
 PREPARING_NOTEBOOKS = ("01", "02")  # number prefixes: they make data/processed/dataset.npz
 
 
-def default_profile(selected: list[Path]) -> str:
-    """The profile when none is given: the one that searches for the tuning notebook alone (`make tune`),
-    else the default."""
-    only_tuning = selected and all(nb.stem == TUNING_NOTEBOOK for nb in selected)
-    return SEARCH_PROFILE if only_tuning else DEFAULT_PROFILE
-
-
-def for_profile(selected: list[Path], profile: str) -> list[Path]:
-    """The notebooks a profile runs: one that does not tune (fast, full) skips the tuning notebook."""
-    if get_profile(profile).tune:
+def with_search(selected: list[Path], named: bool, tune: bool) -> list[Path]:
+    """The notebooks a run takes: a whole run (none `named`) searches only with `tune`; a run that names
+    the tuning notebook (`make tune`) searches."""
+    if named or tune:
         return selected
     skipped = [nb for nb in selected if nb.stem == TUNING_NOTEBOOK]
     for notebook in skipped:
-        print(f"==> profile {profile} does not tune: skipping {notebook.name} "
-              "(notebook 04 trains the model's default hyperparameters)", flush=True)
+        print(f"==> skipping {notebook.name}, the search (TUNE=1 or --tune runs it): notebook 04 trains the "
+              "search on record for this data, if any, else the model's defaults", flush=True)
     return [nb for nb in selected if nb not in skipped]
 
 
@@ -148,30 +136,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="number prefixes or names; default: all, in order")
-    add_run_options(parser, output_help="root for models/, reports/, submission.csv; default: "
-                                        "/kaggle/working on Kaggle, the project folder in a clone, else the "
-                                        "current folder",
-                    default_profile=None, profile_help=f"{DEFAULT_PROFILE}; {SEARCH_PROFILE} for the "
-                                                       f"tuning notebook alone")
-    parser.add_argument("--data-dir", default="",
-                        help=f"a folder in Kaggle's layout, or {SAMPLE!r} for the embedded sample; "
-                             "default: Kaggle's input folder on Kaggle, else data/raw/, else the sample")
-    parser.add_argument("--retune", action="store_true", help="archive the earlier search, start afresh")
+    add_options(parser)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    settings = from_options(parser, args)
     available = notebooks()
     chosen = select(args.notebooks, available)
-    args.profile = args.profile or default_profile(chosen)
-    check_run_options(parser, args)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    paths = output_paths(args.output_dir or None)
-    parameters = run_settings(args) | {
-        "data_dir": args.data_dir if args.data_dir in ("", SAMPLE) else str(Path(args.data_dir).resolve()),
+    paths = output_paths(settings.output_dir or None)
+    data_dir = settings.data_dir
+    parameters = asdict(settings) | {
+        "data_dir": data_dir if data_dir in ("", SAMPLE) else str(Path(data_dir).expanduser().resolve()),
         "output_dir": str(paths.root),
-        "retune": args.retune,
     }
-    selected = for_profile(chosen, args.profile)
+    selected = with_search(chosen, bool(args.notebooks), settings.tune)
     command = shlex.join(["python", "-m", "digit_recognizer.runner", *argv])
     try:
         with output_folder_lock(paths.root, command):
@@ -182,6 +161,16 @@ def main(argv=None) -> int:
     except pm.PapermillExecutionError:
         return 1  # already reported, with the notebook and cell
     return 0
+
+
+class RunFailed(RuntimeError):
+    """A run started from a notebook cell failed; what failed was printed above."""
+
+
+def run_notebooks(*argv: str) -> None:
+    """`main(argv)` for a notebook cell (Colab): a failed run raises, so the cell and "Run all" stop."""
+    if code := main(list(argv)):
+        raise RunFailed(f"the run stopped (exit status {code}); the lines above say where and why")
 
 
 if __name__ == "__main__":

@@ -1,61 +1,83 @@
-"""A notebook's set-up in one call: `context = runs.start(profile, seed, data_dir, output_dir, ...)`.
+"""A notebook's set-up in one call: `context = runs.start(profile=profile, seed=seed, ...)`.
 
-The call resolves the parameters left empty to their defaults (in `config`), checks every setting, refuses
-an output folder that another run is writing to, and prints one line saying what runs where.
+The call checks the notebook's parameters (`settings.Settings`), applies the TensorFlow switches before
+anything is seeded or built, refuses an output folder that another run is writing to, and prints one line
+saying what runs where. Every notebook shows the same defaults in its parameters cell, so notebooks run
+one by one with "Run all" make one consistent run; a setting changed in one notebook only is refused by
+the next, which names it (the prepared data set records the settings it was made with).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 
-from .config import (
-    DEFAULT_DETERMINISTIC,
-    DEFAULT_MIXED_PRECISION,
-    DEFAULT_PROFILE,
-    DEFAULT_SEED,
-    SEARCH_PROFILE,
-    OutputPaths,
-    Profile,
-    check_settings,
-    output_paths,
-    search_settings,
-)
+from .config import OutputPaths, Profile, output_paths
+from .messages import SettingError
 from .runlock import refuse_if_busy
+from .settings import NAMES, Settings
+
+# Settings that tests give every notebook of a run, as JSON (e.g. {"profile": "smoke", "output_dir": ...}),
+# over the parameters cell's; nothing else sets it.
+TEST_SETTINGS_ENV = "DIGIT_RECOGNIZER_TEST_SETTINGS"
 
 
 @dataclass(frozen=True)
 class RunContext:
     """What a notebook needs to know about its run."""
 
-    profile: Profile  # with the run's search settings (tuner, max_epochs, ...) applied
-    seed: int
-    data_dir: str  # as given: "" finds the data (see `data.locate_data`), "sample" is the embedded sample
+    settings: Settings
     paths: OutputPaths
-    retune: bool = False
-    deterministic: bool = DEFAULT_DETERMINISTIC
-    mixed_precision: bool = DEFAULT_MIXED_PRECISION
+
+    @property
+    def profile(self) -> Profile:
+        """The profile, with the run's search settings (tuner, max_epochs, ...) applied."""
+        return self.settings.run_profile
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
+
+    @property
+    def data_dir(self) -> str:
+        """As given: "" finds the data (see `data.locate_data`), "sample" is the embedded sample."""
+        return self.settings.data_dir
+
+    @property
+    def retune(self) -> bool:
+        return self.settings.retune
 
     @property
     def source(self) -> dict:
-        """The parameters the prepared data set is made with; notebooks 03-05 refuse one made otherwise."""
-        return {"profile": self.profile.name, "seed": self.seed, "data_dir": self.data_dir}
+        """The settings the prepared data set is made with; notebooks 03-05 refuse one made otherwise."""
+        return {"profile": self.settings.profile, "seed": self.seed, "data_dir": self.data_dir}
 
 
-def start(profile: str = "", seed: int | None = None, data_dir: str = "", output_dir: str = "", *,
-          retune: bool = False, tuner: str = "", max_epochs: int = 0, max_trials: int = 0,
-          budget_minutes: float = 0, deterministic: bool | None = None,
-          mixed_precision: bool | None = None, searching: bool = False) -> RunContext:
-    """The run's context, from a notebook's parameters ("", None or 0: the default; for the tuning
-    notebook, `searching`, the default profile is the one that searches)."""
-    profile = profile or (SEARCH_PROFILE if searching else DEFAULT_PROFILE)
-    seed = DEFAULT_SEED if seed is None else seed
-    chosen = check_settings(profile, seed, tuner, max_epochs, max_trials, budget_minutes)  # a bad one: stop
-    paths = output_paths(output_dir or None)
+def settings_from_environment() -> dict:
+    """The settings $DIGIT_RECOGNIZER_TEST_SETTINGS gives, checked by name."""
+    text = os.environ.get(TEST_SETTINGS_ENV)
+    if not text:
+        return {}
+    try:
+        given = json.loads(text)
+    except ValueError as error:
+        raise SettingError(TEST_SETTINGS_ENV, f"not JSON ({error})") from None
+    if not isinstance(given, dict) or set(given) - set(NAMES):
+        raise SettingError(TEST_SETTINGS_ENV, f"expected an object of settings named in {list(NAMES)}")
+    return given
+
+
+def start(**parameters) -> RunContext:
+    """The run's context, from a notebook's parameters (each a `Settings` field)."""
+    overrides = settings_from_environment()
+    settings = Settings(**parameters | overrides)  # a bad one stops here, naming it
+    from . import runtime  # TensorFlow: only once the settings are known to be good
+
+    print(runtime.configure(settings.deterministic, settings.mixed_precision))
+    paths = output_paths(settings.output_dir or None)
     refuse_if_busy(paths.root)  # a notebook run by hand while `make run` writes here: stop now
-    context = RunContext(
-        profile=search_settings(chosen, tuner, max_epochs, max_trials, budget_minutes),
-        seed=seed, data_dir=data_dir or "", paths=paths, retune=retune,
-        deterministic=DEFAULT_DETERMINISTIC if deterministic is None else deterministic,
-        mixed_precision=DEFAULT_MIXED_PRECISION if mixed_precision is None else mixed_precision)
-    print(f"profile {profile}, seed {seed}, outputs under {paths.root}")
-    return context
+    if overrides:
+        print(f"settings from ${TEST_SETTINGS_ENV}: {overrides}")
+    print(f"profile {settings.profile}, seed {settings.seed}, outputs under {paths.root}")
+    return RunContext(settings, paths)

@@ -1,4 +1,5 @@
-"""Process-wide TensorFlow switches, set once before any model is built: op determinism and mixed precision.
+"""Process-wide TensorFlow switches, set once before anything is seeded or built (`runs.start` does it
+first in every notebook): op determinism and mixed precision.
 
 Op determinism (on by default) makes a re-run byte-identical on the same machine; on a GPU it costs speed,
 since some kernels then run a slower deterministic variant. Mixed precision (off by default) computes in

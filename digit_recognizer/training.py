@@ -21,7 +21,7 @@ from .prediction import evaluate, load_model
 from .provenance import ProvenanceError, describe, differences, matches, record, training_identity
 from .runtime import set_determinism
 from .tensorboard_logs import tensorboard_callback
-from .tuning import load_best_hyperparameters
+from .tuning import search_on_record
 
 # Beside a training backup: what the training that made it ran on.
 BACKUP_RECORD = "trained-on.json"
@@ -118,10 +118,10 @@ def claim_backup(backup_dir: str | Path, identity: dict) -> None:
     write_json(record(identity), record_file)
 
 
-def planned_hyperparameters(profile: Profile, paths) -> dict | None:
-    """What notebook 04 trains with: the tuned hyperparameters where the profile tunes (None until a
-    search has saved them), else None, the model's defaults."""
-    return load_best_hyperparameters(paths.best_hyperparameters_file) if profile.tune else None
+def planned_hyperparameters(paths, dataset) -> tuple[dict | None, str]:
+    """What notebook 04 trains with, and where it comes from: the choice of the search on record for
+    the prepared `dataset`, else None, the model's defaults (`tuning.search_on_record`)."""
+    return search_on_record(paths, dataset.source)
 
 
 def model_hyperparameters(values: dict | None) -> dict:
@@ -130,11 +130,13 @@ def model_hyperparameters(values: dict | None) -> dict:
 
 
 def metrics_record(profile: Profile, seed: int, hyperparameters: dict | None, dataset, histories, members,
-                   seconds: float, validation: dict) -> dict:
-    """What metrics.json says of a training, from `train_ensemble`'s results and the ensemble's
-    `validation` metrics (`save_training_outputs` adds the provenance)."""
+                   seconds: float, validation: dict, hyperparameters_from: str = "") -> dict:
+    """What metrics.json says of a training, from `train_ensemble`'s results, the ensemble's
+    `validation` metrics and where the hyperparameters came from (`save_training_outputs` adds the
+    provenance)."""
     return {
         "profile": profile.name, "seed": seed, "hyperparameters": model_hyperparameters(hyperparameters),
+        "hyperparameters_from": hyperparameters_from,
         "ensemble_size": len(members), "epochs": [len(h) for h in histories],
         "train_seconds": round(seconds, 1), "train_images": len(dataset.x_train), "validation": validation,
         "members": members, "trained_at": now(),
@@ -170,15 +172,15 @@ def load_trained_model(paths, dataset, profile: Profile, seed: int) -> keras.Mod
     `dataset` and the parameters notebook 04 would train with now."""
     remedy = "run notebook 04 (`make train`) again"
     model_file, metrics_file = paths.model_file, paths.metrics_file
-    expected = trained_on(dataset, profile, seed, planned_hyperparameters(profile, paths))
+    expected = trained_on(dataset, profile, seed, planned_hyperparameters(paths, dataset)[0])
     found = read_json(metrics_file).get("provenance") if metrics_file.is_file() else None
     if model_file.is_file() and not found:
         raise ProvenanceError(f"{model_file} has no record of the data and parameters it was trained on "
                               f"({metrics_file} lacks it): {remedy}")
     if found and not matches(found, expected):
         raise ProvenanceError(f"{model_file} was trained on {describe(found)}; the prepared data and "
-                              f"parameters are {describe(expected)} (differing: "
-                              f"{differences(found, expected)}): {remedy}")
+                              f"parameters are {describe(expected)}: {remedy} (differing: "
+                              f"{differences(found, expected)})")
     model = load_model(model_file)
     if weights_sha256(model) != found["weights_sha256"]:
         raise ProvenanceError(f"{model_file} is not the model {metrics_file} describes (other weights): "

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from .augment import AUGMENTATION
-from .config import Profile, SettingError
+from .config import Profile
+from .features import split_train_validation
 from .files import atomic_path, read_json, write_json
 from .memory import peak_memory_mb
 from .model import active_values, build_model
+from .provenance import dataset_identity
 from .tensorboard_logs import tensorboard_callback
 
 OBJECTIVE = "val_accuracy"
@@ -66,10 +68,6 @@ def fixed_augmentation() -> kt.HyperParameters:
 def make_tuner(profile: Profile, tuning_dir: Path, seed: int) -> kt.Tuner:
     """The profile's tuner; a search already on disk under `tuning_dir/<profile>-<tuner>` is resumed.
     It searches every knob of `build_model(hp)` but the augmentation strength (`fixed_augmentation`)."""
-    if not profile.tune:
-        raise SettingError("profile", f"profile {profile.name!r} trains the search space's defaults and "
-                           "never reads a search: search with profile 'tuned' (make tune PROFILE=tuned, "
-                           "then make train PROFILE=tuned)")
     common = dict(objective=OBJECTIVE, seed=seed, directory=str(tuning_dir),
                   project_name=project_name(profile), overwrite=False,
                   hyperparameters=fixed_augmentation(), tune_new_entries=True)
@@ -134,9 +132,19 @@ def archive_search(tuning_dir: Path, project: str) -> Path | None:
     return archive
 
 
+def search_split(dataset, profile: Profile, seed: int):
+    """(x, y, x_valid, y_valid) the search trains and scores its trials on: a seeded, stratified
+    `profile.search_validation_fraction` of the training digits scores, the rest trains. The final
+    training's own validation digits stay out of the search."""
+    x, x_valid, y, y_valid = split_train_validation(dataset.x_train, dataset.y_train,
+                                                    profile.search_validation_fraction, seed)
+    return x, y, x_valid, y_valid
+
+
 def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2,
            log_dir: str | Path | None = None) -> dict:
-    """Run (or resume) the search within the profile's budget; returns a summary with peak memory.
+    """Run (or resume) the search within the profile's budget, on `search_split` with the tuner's seed;
+    returns a summary with peak memory.
 
     With `log_dir`, every trial writes TensorBoard logs to `log_dir/<trial>/execution0`, with its
     hyperparameters for TensorBoard's HParams view (Keras Tuner adds them to a TensorBoard callback)."""
@@ -144,12 +152,15 @@ def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2,
     callbacks = [keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=profile.tuning_patience)]
     if log_dir:
         callbacks.append(tensorboard_callback(log_dir))
+    seed = tuner.trial_seed
+    x, y, x_valid, y_valid = search_split(dataset, profile, seed)
     start = time.perf_counter()
-    tuner.search(dataset.x_train, dataset.y_train, validation_data=(dataset.x_valid, dataset.y_valid),
-                 epochs=profile.max_epochs, batch_size=profile.batch_size,
-                 callbacks=callbacks, verbose=verbose)
-    return {"tuner": profile.tuner, "max_epochs": profile.max_epochs,
-            "max_trials": profile.max_trials, "budget_minutes": profile.budget_minutes,
+    tuner.search(x, y, validation_data=(x_valid, y_valid), epochs=profile.max_epochs,
+                 batch_size=profile.batch_size, callbacks=callbacks, verbose=verbose)
+    return {"project": project_name(profile), "profile": profile.name, "seed": seed, "tuner": profile.tuner,
+            "max_epochs": profile.max_epochs, "max_trials": profile.max_trials,
+            "budget_minutes": profile.budget_minutes, "train_images": len(x),
+            "validation_images": len(x_valid),
             "seconds": round(time.perf_counter() - start, 1),
             "trials": len(getattr(tuner.oracle, "trials", ())),  # a worker's oracle client has none
             "peak_memory_mb": peak_memory_mb()}
@@ -188,25 +199,60 @@ def hyperparameter_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c not in fixed]
 
 
-def best_hyperparameters(tuner: kt.Tuner) -> dict:
-    best = tuner.get_best_hyperparameters(1)
+def best_trial(tuner: kt.Tuner):
+    best = tuner.oracle.get_best_trials(1)
     if not best:
         raise RuntimeError("the search finished no trial, so there are no best hyperparameters")
-    return tunable_values(best[0])
+    return best[0]
 
 
-def export_results(tuner: kt.Tuner, paths, summary: dict | None = None) -> tuple[pd.DataFrame, dict]:
-    """Write trials.csv, best_hyperparameters.json and search.json (atomically); returns the first two."""
-    table, best = trials_table(tuner), best_hyperparameters(tuner)
+def best_hyperparameters(tuner: kt.Tuner) -> dict:
+    return tunable_values(best_trial(tuner).hyperparameters)
+
+
+def export_results(tuner: kt.Tuner, paths, summary: dict, dataset_source: dict) -> tuple[pd.DataFrame, dict]:
+    """Write trials.csv, best_hyperparameters.json (the values notebook 04 trains, nothing else) and
+    search.json (the summary, the best trial, and the prepared data set the search was made on), each
+    atomically; returns the first two."""
+    table, trial = trials_table(tuner), best_trial(tuner)
+    best = tunable_values(trial.hyperparameters)
     with atomic_path(paths.trials_file) as tmp:
         table.to_csv(tmp, index=False)
+    record = summary | {"made_from": dataset_identity(dataset_source),
+                        "best_trial": {"trial_id": trial.trial_id, OBJECTIVE: trial.score},
+                        "best_hyperparameters": best}
     write_json(best, paths.best_hyperparameters_file)
-    if summary is not None:
-        write_json(summary, paths.search_summary_file)
+    write_json(record, paths.search_summary_file)
     return table, best
 
 
-def load_best_hyperparameters(path: str | Path) -> dict | None:
-    """The tuned hyperparameters, or None where no search has been saved yet."""
-    path = Path(path)
-    return read_json(path) if path.is_file() else None
+def search_on_record(paths, dataset_source: dict) -> tuple[dict | None, str]:
+    """What notebook 04 trains: (the hyperparameters of the search on record for this prepared data set,
+    where it came from), or (None, why the search space's defaults). A search made on other data is
+    named, never used; best_hyperparameters.json must be the choice search.json records."""
+    best_file, record_file = paths.best_hyperparameters_file, paths.search_summary_file
+    if not best_file.is_file():
+        return None, f"the search space's defaults: no search on record ({best_file} not found)"
+    record = read_json(record_file) if record_file.is_file() else {}
+    made_from = record.get("made_from") if isinstance(record, dict) else None
+    if made_from != dataset_identity(dataset_source):
+        why = "it records no data set" if made_from is None else \
+            f"its data set differs: {_identity_differences(made_from, dataset_identity(dataset_source))}"
+        return None, (f"the search space's defaults: the search on record in {record_file} was made on "
+                      f"another prepared data set ({why}); run notebook 03 (`make tune`) to search this one")
+    best = read_json(best_file)
+    if best != record.get("best_hyperparameters"):
+        raise ValueError(f"{best_file} is not the choice {record_file} records: run notebook 03 "
+                         "(`make tune`) again, or `make retune` to start a fresh search")
+    trial = record.get("best_trial") or {}
+    score = trial.get(OBJECTIVE)
+    score = f"{score:.4f}" if isinstance(score, float) else score
+    folder = (paths.tuning_dir / str(record.get("project"))).relative_to(paths.root)  # the same on re-runs
+    return best, (f"the search in {folder} ({record.get('tuner')}, "
+                  f"{record.get('trials')} trials): trial {trial.get('trial_id')}, validation accuracy "
+                  f"{score}")
+
+
+def _identity_differences(recorded: dict, expected: dict) -> str:
+    return ", ".join("other data files" if key == "sha256" else f"{key} {recorded.get(key)!r}, now {value!r}"
+                     for key, value in expected.items() if recorded.get(key) != value)

@@ -9,11 +9,11 @@ from tests.helpers import FAKE_KAGGLE
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
-    """All five notebooks, smoke profile, on the sample, in a process of its own as `make run` starts
-    it, with fake Kaggle credentials in its environment; all it prints goes to run.log beside its outputs.
-    A test that uses it is an end-to-end test: mark it `e2e`."""
+    """All five notebooks (the search too), smoke profile, on the sample, in a process of its own as
+    `make run TUNE=1` starts it, with fake Kaggle credentials in its environment; all it prints goes to
+    run.log beside its outputs. A test that uses it is an end-to-end test: mark it `e2e`."""
     out = tmp_path_factory.mktemp("run")
-    command = [sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke", "--seed", "7",
+    command = [sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke", "--seed", "7", "--tune",
                "--output-dir", str(out)]
     with open(out / "run.log", "w") as log:
         done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ | FAKE_KAGGLE)

@@ -22,7 +22,7 @@ def without_times(value):
 def second_run(smoke_run, tmp_path_factory):
     """The same command as `smoke_run`, run again in this process into a folder of its own."""
     out = tmp_path_factory.mktemp("again")
-    assert runner.main(["--profile", "smoke", "--seed", "7", "--output-dir", str(out)]) == 0
+    assert runner.main(["--profile", "smoke", "--seed", "7", "--tune", "--output-dir", str(out)]) == 0
     return smoke_run[1], out
 
 

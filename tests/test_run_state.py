@@ -130,8 +130,8 @@ def test_notebook_05_refuses_a_model_trained_on_other_prepared_data(trained_copy
     assert "ProvenanceError" in error and f"{out / 'models' / 'model.keras'} was trained on data " in error
     trained, prepared = error.split("; the prepared data and parameters are ")
     assert "(split with seed 7), seed 7, profile smoke" in trained
-    assert "(split with seed 8), seed 8, profile smoke (differing: seed 7, now 8; " in prepared
-    assert "run notebook 04 (`make train`) again" in prepared
+    assert ("(split with seed 8), seed 8, profile smoke: run notebook 04 (`make train`) again (differing: "
+            "seed 7, now 8; ") in prepared
     assert {name: (out / name).read_bytes() for name in kept} == before
 
 

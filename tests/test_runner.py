@@ -5,21 +5,19 @@ import pytest
 
 from digit_recognizer import runner
 from digit_recognizer.config import NOTEBOOKS_DIR
-from digit_recognizer.runner import for_profile, notebooks, select
+from digit_recognizer.runner import notebooks, select, with_search
 
 NOTEBOOKS = notebooks()
 
 
-def test_a_profile_that_does_not_tune_skips_the_tuning_notebook():
-    assert [nb.stem[:2] for nb in for_profile(NOTEBOOKS, "fast")] == ["01", "02", "04", "05"]
-    assert [nb.stem[:2] for nb in for_profile(NOTEBOOKS, "full")] == ["01", "02", "04", "05"]
-    assert for_profile(NOTEBOOKS, "tuned") == NOTEBOOKS
+def test_a_whole_run_searches_only_when_asked(capsys):
+    assert [nb.stem[:2] for nb in with_search(NOTEBOOKS, named=False, tune=False)] == ["01", "02", "04", "05"]
+    assert "skipping 03_tune.ipynb, the search (TUNE=1 or --tune runs it)" in capsys.readouterr().out
+    assert with_search(NOTEBOOKS, named=False, tune=True) == NOTEBOOKS  # make run TUNE=1
 
 
-def test_the_tuning_notebook_alone_defaults_to_the_profile_that_searches():
-    assert runner.default_profile(select(["03"], NOTEBOOKS)) == "tuned"  # make tune
-    assert runner.default_profile(select(["03", "04"], NOTEBOOKS)) == "full"
-    assert runner.default_profile(NOTEBOOKS) == "full"  # make run
+def test_a_run_that_names_the_tuning_notebook_searches_whatever_the_profile():
+    assert with_search(select(["03"], NOTEBOOKS), named=True, tune=False) == select(["03"], NOTEBOOKS)
 
 
 def test_select_by_number_or_name():

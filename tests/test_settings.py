@@ -1,20 +1,25 @@
-"""Run settings: the profiles, and bad settings refused before any work, by one check, with a message naming
-the setting."""
+"""Run settings: each defined once (settings.Settings) with its default, the same for the Makefile, the
+runner, distributed tuning and the notebooks' parameters cells; bad settings refused before any work, by
+one check, with a message naming the setting."""
 
 import argparse
 import dataclasses
+import json
 import math
 import subprocess
+import sys
 
+import nbformat
 import numpy as np
 import papermill as pm
 import pytest
 
-from digit_recognizer import config, distributed, options, runner, runs, tuning
-from digit_recognizer.config import PROFILES, SettingError, check_settings
+from digit_recognizer import config, distributed, runner, runs, settings
+from digit_recognizer.config import PROFILES, SettingError
+from digit_recognizer.settings import Settings
 from tests.helpers import train_rows, write_csv
 
-# keyword arguments of check_settings, the setting the message names, a fragment of the message
+# keyword arguments of Settings, the setting the message names, a fragment of the message
 BAD_SETTINGS = {
     "unknown profile": (dict(profile="quick"), "profile", "unknown profile 'quick'; choose one of"),
     "negative seed": (dict(seed=-1), "seed", "-1 is negative; expected a whole number from 0 to 2147483647"),
@@ -23,39 +28,47 @@ BAD_SETTINGS = {
     "seed given as a boolean": (dict(seed=True), "seed", "True is not a whole number"),
     "seed too large for NumPy": (dict(seed=2**32), "seed", "4294967296 is too large"),
     "unknown tuner": (dict(tuner="grid"), "tuner", "unknown tuner 'grid'; choose one of ['bay"),
-    "negative max_epochs": (dict(max_epochs=-3), "max_epochs", "-3 is not a whole number >= 0"),
-    "fractional max_trials": (dict(max_trials=2.5), "max_trials", "2.5 is not a whole number >= 0"),
+    "negative max_epochs": (dict(max_epochs=-3), "max_epochs", "-3 is not a whole number >= 1"),
+    "fractional max_trials": (dict(max_trials=2.5), "max_trials", "2.5 is not a whole number >= 1"),
     "negative budget_minutes": (dict(budget_minutes=-1), "budget_minutes", "-1 is not a number of minutes"),
     "NaN budget_minutes": (dict(budget_minutes=math.nan), "budget_minutes", "nan is not a number of minutes"),
+    "switch given as text": (dict(deterministic="yes"), "deterministic", "'yes' is not True or False"),
+    "switch given as a number": (dict(mixed_precision=1), "mixed_precision", "1 is not True or False"),
+    "folder given as a number": (dict(data_dir=3), "data_dir", "3 is not a folder name"),
+    "the profile that searched, now gone": (dict(profile="tuned"), "profile", "unknown profile 'tuned'"),
 }
 
 
 @pytest.mark.parametrize(("settings", "setting", "fragment"), BAD_SETTINGS.values(), ids=BAD_SETTINGS.keys())
-def test_check_settings_names_the_bad_setting(settings, setting, fragment):
+def test_settings_name_the_bad_setting(settings, setting, fragment):
     with pytest.raises(SettingError) as caught:
-        check_settings(**{"profile": "smoke"} | settings)
+        Settings(**{"profile": "smoke"} | settings)
     assert caught.value.setting == setting
     assert str(caught.value).startswith(f"{setting}: ") and fragment in str(caught.value), str(caught.value)
 
 
-def test_profiles_smoke_fast_full_and_tuned():
-    assert {"smoke", "fast", "full", "tuned"} <= set(PROFILES)
+def test_profiles_smoke_fast_and_full():
+    assert set(PROFILES) == {"smoke", "fast", "full"} and config.DEFAULT_PROFILE == "full"
     assert PROFILES["smoke"].max_train_images and PROFILES["full"].max_train_images is None
-    assert not PROFILES["fast"].tune and not PROFILES["full"].tune and PROFILES["tuned"].tune
     assert PROFILES["full"].ensemble_size > 1 and PROFILES["fast"].ensemble_size == 1
-    # tuned is full with a search, which compares trials on a tenth of the digits; full keeps 2% as a check
-    assert dataclasses.replace(PROFILES["tuned"], name="full", tune=False, validation_fraction=0.02) \
-        == PROFILES["full"]
-    assert PROFILES["tuned"].validation_fraction == PROFILES["fast"].validation_fraction == 0.1
-    assert config.SEARCH_PROFILE == "tuned" and config.DEFAULT_PROFILE == "full"
+    # the final training keeps 2% as a check (full) or a tenth (fast); a search always scores its trials on
+    # a tenth of the training digits, digits of its own
+    assert (PROFILES["full"].validation_fraction, PROFILES["fast"].validation_fraction) == (0.02, 0.1)
+    assert {p.search_validation_fraction for p in PROFILES.values()} == {0.1}
+    assert dataclasses.replace(PROFILES["fast"], name="full", validation_fraction=0.02, ensemble_size=3,
+                               train_epochs=45) == PROFILES["full"]
 
 
-def test_good_settings_give_the_profile():
-    assert check_settings("smoke", np.int64(0), "bayesian", 3, 4, 0.5) is config.PROFILES["smoke"]
-    assert check_settings("full", config.MAX_SEED) is config.PROFILES["full"]
+def test_good_settings_give_the_profile_with_the_search_settings_given():
+    chosen = Settings("smoke", np.int64(0), tuner="bayesian", max_epochs=3, max_trials=4, budget_minutes=0.5)
+    assert chosen.run_profile == dataclasses.replace(PROFILES["smoke"], tuner="bayesian", max_epochs=3,
+                                                     max_trials=4, budget_minutes=0.5)
+    assert Settings("full", config.MAX_SEED).run_profile == PROFILES["full"]  # None: the profile's own
 
 
 def test_every_tuner_name_has_a_tuner():
+    from digit_recognizer import tuning
+
     assert set(tuning.TUNERS) == set(config.TUNER_NAMES)
 
 
@@ -63,10 +76,10 @@ def test_every_tuner_name_has_a_tuner():
 BAD_OPTIONS = {
     "negative seed": (["--seed", "-1"], "argument --seed: -1 is negative"),
     "fractional seed": (["--seed", "1.5"], "argument --seed: invalid int value: '1.5'"),
-    "unknown profile": (["--profile", "quick"], "argument --profile: invalid choice: 'quick'"),
+    "unknown profile": (["--profile", "quick"], "argument --profile: unknown profile 'quick'; choose one of"),
     "unknown tuner": (["--tuner", "grid"], "argument --tuner: unknown tuner 'grid'"),
-    "negative max-epochs": (["--max-epochs", "-2"], "argument --max-epochs: -2 is not a whole number >= 0"),
-    "negative max-trials": (["--max-trials", "-2"], "argument --max-trials: -2 is not a whole number >= 0"),
+    "negative max-epochs": (["--max-epochs", "-2"], "argument --max-epochs: -2 is not a whole number >= 1"),
+    "negative max-trials": (["--max-trials", "-2"], "argument --max-trials: -2 is not a whole number >= 1"),
     "negative budget": (["--budget-minutes", "-0.5"], "argument --budget-minutes: -0.5 is not a number"),
 }
 
@@ -117,29 +130,65 @@ def test_notebook_01_refuses_a_train_file_notebook_02_could_not_split(tmp_path):
 
 
 def test_a_notebook_sets_up_its_run_in_one_call(tmp_path, capsys):
-    context = runs.start("", None, "", str(tmp_path), tuner="bayesian", max_epochs=2)  # "" / None: defaults
-    default = config.PROFILES[config.DEFAULT_PROFILE]
-    assert context.profile == config.search_settings(default, "bayesian", max_epochs=2)
-    assert context.profile.tuner == "bayesian" and context.profile.max_trials == default.max_trials
-    assert context.seed == config.DEFAULT_SEED and context.paths == config.output_paths(tmp_path)
-    assert context.source == {"profile": config.DEFAULT_PROFILE, "seed": config.DEFAULT_SEED, "data_dir": ""}
-    assert (context.deterministic, context.mixed_precision) == (config.DEFAULT_DETERMINISTIC,
-                                                                config.DEFAULT_MIXED_PRECISION)
-    assert capsys.readouterr().out == (f"profile {config.DEFAULT_PROFILE}, seed {config.DEFAULT_SEED}, "
-                                       f"outputs under {tmp_path.resolve()}\n")
+    context = runs.start(output_dir=str(tmp_path), tuner="bayesian", max_epochs=2)
+    assert context.settings == Settings(output_dir=str(tmp_path), tuner="bayesian", max_epochs=2)
+    assert context.profile == dataclasses.replace(PROFILES["full"], tuner="bayesian", max_epochs=2)
+    assert context.seed == 42 and context.paths == config.output_paths(tmp_path)
+    assert context.source == {"profile": "full", "seed": 42, "data_dir": ""}
+    assert capsys.readouterr().out.splitlines() == [
+        "CPU only (no GPU visible); op determinism on; float32",
+        f"profile full, seed 42, outputs under {tmp_path.resolve()}"]
     with pytest.raises(SettingError, match="^max_trials: -1 is not a whole number"):
-        runs.start("smoke", 0, output_dir=str(tmp_path), max_trials=-1)
+        runs.start(profile="smoke", seed=0, output_dir=str(tmp_path), max_trials=-1)
 
 
-def test_the_tuning_notebook_defaults_to_the_profile_that_searches(tmp_path):
-    assert runs.start("", output_dir=str(tmp_path), searching=True).profile.name == config.SEARCH_PROFILE
-    assert runs.start("fast", output_dir=str(tmp_path), searching=True).profile.name == "fast"
+def test_tests_give_every_notebook_settings_through_one_environment_variable(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(runs.TEST_SETTINGS_ENV, json.dumps({"profile": "smoke", "output_dir": str(tmp_path)}))
+    context = runs.start(profile="full", seed=7)
+    assert (context.settings.profile, context.seed, context.paths.root) == ("smoke", 7, tmp_path.resolve())
+    assert f"settings from ${runs.TEST_SETTINGS_ENV}: " in capsys.readouterr().out
+    for bad in ("{", '{"profil": "smoke"}', "[]"):
+        monkeypatch.setenv(runs.TEST_SETTINGS_ENV, bad)
+        with pytest.raises(SettingError, match=f"^{runs.TEST_SETTINGS_ENV}: "):
+            runs.start()
 
 
-@pytest.mark.parametrize("profile", ["fast", "full"])
-def test_a_profile_that_does_not_search_refuses_a_tuner(tmp_path, profile):
-    with pytest.raises(SettingError, match=f"^profile: profile '{profile}' trains the search space's"):
-        tuning.make_tuner(config.get_profile(profile), tmp_path, 42)
+# Turning op determinism off in a notebook: the switch takes effect before the notebook seeds anything.
+DETERMINISM_OFF = """
+from tensorflow.python.framework import config as tf_config
+from digit_recognizer import runs, training
+runs.start(output_dir={root!r}, deterministic=False)
+training.set_determinism(7)
+print("op determinism", tf_config.is_op_determinism_enabled())
+"""
+
+
+def test_determinism_turned_off_stays_off_after_seeding(tmp_path):
+    done = subprocess.run([sys.executable, "-c", DETERMINISM_OFF.format(root=str(tmp_path))],
+                          capture_output=True, text=True, check=True)
+    printed = done.stdout.splitlines()
+    assert "CPU only (no GPU visible); op determinism off; float32" in printed
+    assert printed[-1] == "op determinism False"
+
+
+def parameters_cell(notebook) -> dict:
+    """The parameters cell's assignments, as a person reading it sees them."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    cell = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
+    values = {}
+    exec(cell.source, {}, values)
+    return values
+
+
+def test_every_parameters_cell_shows_the_real_defaults():
+    shown = {nb.stem: parameters_cell(nb) for nb in runner.notebooks()}
+    for notebook, values in shown.items():
+        assert values == {name: settings.DEFAULTS[name] for name in values}, notebook
+    common = {"profile", "seed", "data_dir", "output_dir", "deterministic", "mixed_precision"}
+    assert all(set(values) >= common for values in shown.values())
+    search = {"retune", "tuner", "max_epochs", "max_trials", "budget_minutes"}
+    assert set(shown["03_tune"]) == common | search
+    assert all(set(values) == common for name, values in shown.items() if name != "03_tune")
 
 
 def make_command(target: str, variables: dict) -> str:
@@ -150,18 +199,25 @@ def make_command(target: str, variables: dict) -> str:
 
 def test_one_name_per_setting_from_the_makefile_to_the_notebooks():
     declared = set().union(*(runner.declared_parameters(nb) for nb in runner.notebooks()))
-    assert declared == {*options.SETTINGS, "data_dir", "retune"}
-    switches = {"deterministic", "mixed_precision"}
-    values = {s: f"value-of-{s}" for s in declared - switches - {"output_dir", "retune"}}
+    assert declared == set(settings.NAMES) - {"tune"}  # tune: the runner's, whether a whole run searches
+    switches = {"deterministic", "mixed_precision", "tune", "retune"}
+    values = {s: f"value-of-{s}" for s in set(settings.NAMES) - switches - {"output_dir"}}
     command = make_command("tune", {s.upper(): v for s, v in values.items()} |
-                           {"DETERMINISTIC": "0", "MIXED_PRECISION": "1"})
+                           {"DETERMINISTIC": "0", "MIXED_PRECISION": "1", "TUNE": "1"})
     for setting, value in values.items():  # MAX_EPOCHS=x gives --max-epochs x, notebook 03's max_epochs
         assert f"--{setting.replace('_', '-')} {value}" in command, (setting, command)
-    assert "--no-deterministic" in command and "--mixed-precision" in command
+    assert "--no-deterministic" in command and "--mixed-precision" in command and "--tune" in command
+
+
+def test_the_makefile_refuses_a_switch_that_is_not_1_or_0():
+    done = subprocess.run(["make", "-n", "-s", "run", "DETERMINISTIC=yes"], cwd=config.PROJECT_DIR,
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "DETERMINISTIC=yes: use 1 or 0" in done.stderr
 
 
 def test_the_makefile_leaves_unset_settings_to_the_package():
     assert make_command("tune", {}).split("digit_recognizer.runner")[1].split() == ["03"]
+    assert make_command("run", {}).split("digit_recognizer.runner")[1].split() == []
     assert make_command("train", {}).split()[-1] == "04"
     assert make_command("submission", {}).split()[-1] == "05"
 
@@ -184,7 +240,5 @@ def test_runner_and_distributed_tuning_share_one_option_set():
         return {(a.dest, a.default) for a in parsers[0]._actions}
 
     runner_options, distributed_options = options_of(runner.main), options_of(distributed.main)
-    shared = runner_options & distributed_options  # same name, same default
-    assert {dest for dest, _ in shared} >= set(options.SETTINGS) - {"profile"}
-    assert ("profile", config.SEARCH_PROFILE) in distributed_options  # it only searches
-    assert ("profile", None) in runner_options  # resolved by runner.default_profile
+    assert {(name, settings.DEFAULTS[name]) for name in settings.NAMES} <= runner_options
+    assert {(name, settings.DEFAULTS[name]) for name in distributed.SETTINGS} <= distributed_options

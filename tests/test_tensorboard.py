@@ -41,7 +41,7 @@ def test_final_training_writes_event_files_and_the_same_weights(dataset, tmp_pat
 
 def test_search_writes_each_trial_with_its_hyperparameters(dataset, tmp_path):
     paths = config.output_paths(tmp_path)
-    profile = config.search_settings(PROFILE, "random", max_epochs=1, max_trials=2)
+    profile = dataclasses.replace(PROFILE, tuner="random", max_epochs=1, max_trials=2)
     training.set_determinism(7)
     tuner = tuning.make_tuner(profile, paths.tuning_dir, 7)
     logs = tensorboard_logs.run_dir(paths.search_logs_dir, tuning.project_name(profile))

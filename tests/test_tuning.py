@@ -19,10 +19,14 @@ from digit_recognizer import config, data, features, tuning
 from digit_recognizer.augment import AUGMENTATION
 from digit_recognizer.config import SettingError
 from digit_recognizer.model import hyperparameters_from
+from digit_recognizer.settings import Settings
 from digit_recognizer.training import set_determinism
 from digit_recognizer.tuning import archive_search, tunable_values
 
-SMOKE = config.get_profile("smoke")
+
+def smoke_search(**settings):
+    """The smoke profile with these search settings, as a run given them has it."""
+    return Settings(profile="smoke", **settings).run_profile
 
 
 def build_model_defaults():
@@ -34,7 +38,9 @@ def prepared(tmp_path_factory):
     """A root folder holding the smoke profile's prepared dataset, as notebook 02 writes it."""
     root = tmp_path_factory.mktemp("prepared")
     paths = config.output_paths(root)
-    dataset = features.prepare_dataset(data.load_data(None), 0.1, 7, max_train_images=300)
+    raw = data.load_data(None)
+    source = features.dataset_source({"profile": "smoke", "seed": 7, "data_dir": ""}, raw.files)
+    dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=300, source=source)
     features.save_dataset(dataset, paths.dataset_file)
     return paths, dataset
 
@@ -50,9 +56,9 @@ def run_search(paths, dataset, profile):
 def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
     _, dataset = prepared
     paths = config.output_paths(tmp_path)
-    profile = config.search_settings(SMOKE, algorithm, max_epochs=2, max_trials=2)
+    profile = smoke_search(tuner=algorithm, max_epochs=2, max_trials=2)
     tuner, summary = run_search(paths, dataset, profile)
-    table, best = tuning.export_results(tuner, paths, summary)
+    table, best = tuning.export_results(tuner, paths, summary, dataset.source)
     assert len(table) >= 2 and set(table["status"]) == {"COMPLETED"}
     assert (paths.tuning_dir / f"smoke-{algorithm}" / "oracle.json").is_file()
     saved = pd.read_csv(paths.trials_file)
@@ -66,19 +72,51 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
     assert tuning.tunable_values(first) == tuning.tunable_values(build_model_defaults())  # defaults first
     search = json.loads((paths.tuning_dir / "search.json").read_text())
     assert search["tuner"] == algorithm and search["peak_memory_mb"] > 100
+    assert search["best_hyperparameters"] == best and search["made_from"]["seed"] == 7
+    assert search["best_trial"]["trial_id"] == table.iloc[0]["trial_id"]
 
 
-# arguments of search_settings besides the profile, the message the settings check refuses them with
+def test_the_search_scores_its_trials_on_training_digits_of_its_own(prepared):
+    _, dataset = prepared
+    x, y, x_valid, y_valid = tuning.search_split(dataset, config.get_profile("smoke"), 7)
+    assert len(x) + len(x_valid) == len(dataset.x_train) and len(x_valid) == 30  # a tenth of 300
+    pixels = {image.tobytes() for image in dataset.x_train}
+    assert all(image.tobytes() in pixels for image in x_valid)  # none of the final validation digits
+    assert set(y_valid) == set(range(10))  # stratified
+    again = tuning.search_split(dataset, config.get_profile("smoke"), 7)
+    assert (again[2] == x_valid).all()  # seeded
+
+
+def test_search_on_record_is_used_only_for_the_data_it_was_made_on(prepared, tmp_path):
+    _, dataset = prepared
+    paths = config.output_paths(tmp_path)
+    values, why = tuning.search_on_record(paths, dataset.source)
+    assert values is None and why.startswith("the search space's defaults: no search on record")
+    tuner, summary = run_search(paths, dataset, smoke_search(tuner="random", max_trials=1))
+    _, best = tuning.export_results(tuner, paths, summary, dataset.source)
+    values, why = tuning.search_on_record(paths, dataset.source)
+    assert values == best and why.startswith("the search in models/tuning/smoke-random (random, 1 "
+                                             "trials): trial 0, validation accuracy 0.")
+    other = dataset.source | {"seed": 8}
+    values, why = tuning.search_on_record(paths, other)
+    assert values is None and "made on another prepared data set (its data set differs: seed 7, now 8)" in why
+    paths.best_hyperparameters_file.write_text(json.dumps(best | {"filters_0": 8}))
+    with pytest.raises(ValueError, match="best_hyperparameters.json is not the choice .*search.json records"):
+        tuning.search_on_record(paths, dataset.source)
+
+
+# search settings, the message the settings check refuses them with
 BAD_SEARCH_SETTINGS = {
     "unknown tuner": (dict(tuner="grid"), "unknown tuner 'grid'"),
-    "negative max_epochs": (dict(tuner="random", max_epochs=-1), "^max_epochs: -1 is not a whole number"),
+    "negative max_epochs": (dict(max_epochs=-1), "^max_epochs: -1 is not a whole number >= 1"),
+    "zero max_trials": (dict(max_trials=0), "^max_trials: 0 is not a whole number >= 1 [(]None: the profile"),
 }
 
 
 @pytest.mark.parametrize("settings, message", BAD_SEARCH_SETTINGS.values(), ids=BAD_SEARCH_SETTINGS.keys())
 def test_search_settings_go_through_the_settings_check(settings, message):
     with pytest.raises(SettingError, match=message):
-        config.search_settings(SMOKE, **settings)
+        smoke_search(**settings)
 
 
 def test_tuner_bookkeeping_and_unused_knobs_are_not_exported():
@@ -93,7 +131,7 @@ def test_tuner_bookkeeping_and_unused_knobs_are_not_exported():
 
 def test_time_budget_stops_new_trials(prepared, tmp_path):
     _, dataset = prepared
-    profile = config.search_settings(SMOKE, "random", max_trials=50, budget_minutes=0.001)
+    profile = smoke_search(tuner="random", max_trials=50, budget_minutes=0.001)
     tuner, summary = run_search(config.output_paths(tmp_path), dataset, profile)
     assert len(tuner.oracle.trials) <= 1 and summary["trials"] <= 1
 
@@ -101,10 +139,11 @@ def test_time_budget_stops_new_trials(prepared, tmp_path):
 INTERRUPTIBLE_SEARCH = textwrap.dedent("""
     import os, sys
     from digit_recognizer import config, features, tuning
+    from digit_recognizer.settings import Settings
     from digit_recognizer.training import set_determinism
     root, kill_at = sys.argv[1], sys.argv[2]
     paths = config.output_paths(root)
-    profile = config.search_settings(config.get_profile("smoke"), "random", max_epochs=1, max_trials=4)
+    profile = Settings(profile="smoke", tuner="random", max_epochs=1, max_trials=4).run_profile
     set_determinism(7)
     tuner = tuning.make_tuner(profile, paths.tuning_dir, 7)
     original = type(tuner).run_trial
@@ -113,8 +152,9 @@ INTERRUPTIBLE_SEARCH = textwrap.dedent("""
             os.kill(os.getpid(), 9)
         return original(self, trial, *args, **kwargs)
     type(tuner).run_trial = run_trial
-    tuning.search(tuner, features.load_dataset(paths.dataset_file), profile, verbose=0)
-    tuning.export_results(tuner, paths)
+    dataset = features.load_dataset(paths.dataset_file)
+    summary = tuning.search(tuner, dataset, profile, verbose=0)
+    tuning.export_results(tuner, paths, summary, dataset.source)
 """)
 
 
@@ -158,9 +198,9 @@ def test_archive_keeps_an_earlier_search(tmp_path):
 def test_retune_archives_the_earlier_search(prepared, tmp_path):
     _, dataset = prepared
     paths = config.output_paths(tmp_path)
-    profile = config.search_settings(SMOKE, "random", max_trials=1)
+    profile = smoke_search(tuner="random", max_trials=1)
     tuner, summary = run_search(paths, dataset, profile)
-    tuning.export_results(tuner, paths, summary)
+    tuning.export_results(tuner, paths, summary, dataset.source)
     archived = tuning.archive_search(paths.tuning_dir, tuning.project_name(profile))
     assert (archived / "smoke-random" / "oracle.json").is_file()
     assert {p.name for p in archived.iterdir()} == {"smoke-random", *tuning.EXPORTS}
