@@ -17,7 +17,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from .config import DEFAULT_PROFILE, PROFILES, PROJECT_DIR, output_paths
+from .config import DEFAULT_PROFILE, PROFILES, PROJECT_DIR, on_kaggle, output_paths
 from .files import atomic_path, read_json
 
 COMPETITION = "digit-recognizer"
@@ -46,20 +46,32 @@ def _config_dir(environ, home: Path | None) -> Path:
 COLAB_SECRETS = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN")
 
 
+COLAB_OWN_PROCESS = ("Colab gives its secrets only to the notebook's own process, not to a command the "
+                     "notebook starts (`!python -m ...`): run the download in a cell, `from digit_recognizer "
+                     "import download; download.kaggle_files()`, or export KAGGLE_USERNAME and KAGGLE_KEY")
+
+
 def load_colab_secrets(environ=None) -> list[str]:
     """On Colab, copy the Kaggle secrets this notebook may read (the key icon in the left bar) into the
-    environment, where the `kaggle` package looks; returns the names copied (none off Colab)."""
+    environment, where the `kaggle` package looks; returns the names copied (none off Colab, and none on
+    Kaggle, whose image carries a google.colab that cannot answer). Colab answers only the notebook's own
+    process; elsewhere its request times out, and a KaggleError says what to do instead."""
+    if on_kaggle():
+        return []
     try:
         from google.colab import userdata
     except ImportError:
         return []
     environ = os.environ if environ is None else environ
+    timed_out = getattr(userdata, "TimeoutException", ())
     copied = []
     for name in COLAB_SECRETS:
         if environ.get(name):
             continue
         try:
             value = userdata.get(name)
+        except timed_out:
+            raise KaggleError(f"Colab's secret {name} could not be read: {COLAB_OWN_PROCESS}") from None
         except Exception:  # Colab's SecretNotFoundError or NotebookAccessError: this secret is not given
             continue
         if value:
@@ -164,15 +176,46 @@ def submit(paths, api=None, credentials_found: bool | None = None) -> str:
 
 # --- make kaggle-kernel / kaggle-push -----------------------------------------------------------------
 
-def run_on_kaggle_cells(repo_url: str, profile: str = DEFAULT_PROFILE, ref: str = "") -> list[str]:
-    """The three cells that run the pipeline in a Kaggle notebook (competition attached, internet on):
-    get the project, install it, run every notebook from /kaggle/working. The README quotes them."""
-    checkout = f" && git -C {CLONE_DIR} checkout --quiet {ref}" if ref else ""
+def run_on_kaggle_cells(repo_url: str, profile: str = DEFAULT_PROFILE, ref: str = "",
+                        clone_dir: str = CLONE_DIR, working_dir: str = "/kaggle/working") -> list[str]:
+    """The cells that run the pipeline in a Kaggle notebook (competition attached, internet on): get and
+    install the project, then run every notebook into `working_dir` and say where the submission is. A
+    failed step raises, so the notebook fails and Kaggle marks the version failed (a `!command` line never
+    does); each value is a command's own argument, never passed through a shell. The README quotes them."""
+    q = json.dumps  # a Python string literal in double quotes
+    git_checkout = f'["git", "-C", {q(clone_dir)}, "checkout", "--quiet", {q(ref)}]'
+    checkout = f"\nsubprocess.run({git_checkout}, check=True)" if ref else ""
     return [
-        f"!git clone --quiet {repo_url} {CLONE_DIR}{checkout}",
-        f"!pip install --quiet {CLONE_DIR}",  # keeps Kaggle's TensorFlow and Keras (ranges, not pins)
-        f"!cd /kaggle/working && python -m digit_recognizer.runner --profile {profile}",
+        "# A failed step raises, so the notebook fails (a `!command` line never does).\n"
+        "import importlib\nimport shutil\nimport subprocess\nimport sys\n\n"
+        f"shutil.rmtree({q(clone_dir)}, ignore_errors=True)  # run again, it clones afresh\n"
+        f'subprocess.run(["git", "clone", "--quiet", {q(repo_url)}, {q(clone_dir)}], check=True){checkout}\n'
+        # keeps Kaggle's TensorFlow and Keras: the package asks for ranges, not pins
+        f'subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", {q(clone_dir)}], check=True)\n'
+        "importlib.invalidate_caches()",
+        "from digit_recognizer import kaggle_api, runner\n\n"
+        f'runner.run_notebooks("--profile", {q(profile)}, "--output-dir", {q(working_dir)})\n'
+        f"print(kaggle_api.run_summary({q(working_dir)}))",
     ]
+
+
+def run_summary(root: str | Path) -> str:
+    """Where a run's submission is, and what its models/run.json says of it, in a few lines."""
+    paths = output_paths(root)
+    if not paths.manifest_file.is_file():
+        return f"no run record at {paths.manifest_file}: the run did not reach notebook 05"
+    run = read_json(paths.manifest_file)
+    training = run.get("training") or {}
+    commit = ((run.get("git") or {}).get("commit") or "unknown")[:7]
+    lines = [f"submission: {paths.submission_file}",
+             f"profile {run.get('profile')}, seed {run.get('seed')}, commit {commit}",
+             f"hyperparameters: {training.get('hyperparameters_from') or 'not recorded'}"]
+    if validation := training.get("validation"):
+        lines.append(f"validation accuracy {validation.get('accuracy')}: {validation.get('errors')} errors "
+                     f"in {validation.get('images')} digits")
+    if score := run.get("test_score"):
+        lines.append(f"test accuracy {score.get('accuracy')} on {score.get('images')} labelled digits")
+    return "\n".join(lines)
 
 
 def https_url(url: str) -> str:
@@ -182,12 +225,13 @@ def https_url(url: str) -> str:
     if scp_like and "://" not in url:
         host, path = scp_like.groups()
         return f"https://{host}/{path}"
-    remote = re.fullmatch(r"(ssh|git|https?)://(?:[^@/]+@)?([^/:]+)(?::\d+)?/(.+)", url)
+    remote = re.fullmatch(r"(ssh|git|https?)://(?:[^@/]+@)?([^/:]+)(:\d+)?/(.+)", url)
     if not remote:
         raise KaggleError(f"{url!r} is not a repository URL that Kaggle can clone (it needs an https URL "
                           "such as https://github.com/<you>/<repo>.git): give REPO_URL=...")
-    scheme, host, path = remote.groups()
-    return f"{'http' if scheme == 'http' else 'https'}://{host}/{path}"
+    scheme, host, port, path = remote.groups()
+    port = port if scheme in ("http", "https") and port else ""  # an ssh or git port is not https's
+    return f"{'http' if scheme == 'http' else 'https'}://{host}{port}/{path}"
 
 
 def origin_url(folder: Path = PROJECT_DIR) -> str:

@@ -3,11 +3,14 @@ what it is sent."""
 
 import inspect
 import json
+import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 from types import SimpleNamespace
 
+import nbclient
 import nbformat
 import numpy as np
 import pytest
@@ -33,6 +36,7 @@ class FakeApi:
 
 
 MANIFEST = {"profile": "full", "seed": 42, "git": {"commit": "abc1234def5678", "dirty": False},
+            "training": {"hyperparameters_from": "the search space's defaults: no search on record"},
             "test_score": {"images": 18_000, "accuracy": 0.99123, "errors": 158}}
 
 
@@ -111,6 +115,8 @@ def test_a_failed_upload_is_an_error(run_root):
     ("ssh://git@github.com:22/me/digits.git", "https://github.com/me/digits.git"),
     ("https://me:ghp_secret@github.com/me/digits.git", "https://github.com/me/digits.git"),
     ("https://gitlab.com/me/digits", "https://gitlab.com/me/digits"),
+    ("https://git.example.org:8443/me/digits.git", "https://git.example.org:8443/me/digits.git"),
+    ("http://me@git.example.org:8080/me/digits.git", "http://git.example.org:8080/me/digits.git"),
 ])
 def test_repository_urls_become_https_without_credentials(remote, expected):
     assert kaggle_api.https_url(remote) == expected
@@ -148,9 +154,49 @@ def test_kernel_folder_holds_the_run_on_kaggle_cells_and_metadata(tmp_path):
     assert [cell.source for cell in code] == kaggle_api.run_on_kaggle_cells(
         "https://github.com/me/digits.git", "fast", "v1.0")
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
-    assert code[0].source == ("!git clone --quiet https://github.com/me/digits.git /tmp/digit-recognizer"
-                              " && git -C /tmp/digit-recognizer checkout --quiet v1.0")
-    assert code[2].source == "!cd /kaggle/working && python -m digit_recognizer.runner --profile fast"
+    assert ('subprocess.run(["git", "clone", "--quiet", "https://github.com/me/digits.git", '
+            '"/tmp/digit-recognizer"], check=True)\n'
+            'subprocess.run(["git", "-C", "/tmp/digit-recognizer", "checkout", "--quiet", "v1.0"], '
+            'check=True)\n') in code[0].source
+    assert 'runner.run_notebooks("--profile", "fast", "--output-dir", "/kaggle/working")' in code[1].source
+    assert not [cell for cell in code if cell.source.lstrip().startswith("!")]  # `!` lines never fail
+
+
+def execute(notebook, folder):
+    """Run a notebook as Jupyter does, kernel started in `folder`; the error it stopped with, or None."""
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(folder)}})
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as error:
+        return error
+    return None
+
+
+@pytest.mark.e2e
+def test_a_kernel_whose_first_step_fails_fails_the_notebook(tmp_path):
+    """The repository cannot be cloned (nothing listens on port 9): the clone cell raises, so the notebook
+    fails and Kaggle would mark the version failed; nothing after it runs."""
+    clone = tmp_path / "clone"
+    working = tmp_path / "working"
+    working.mkdir()
+    cells = kaggle_api.run_on_kaggle_cells("https://127.0.0.1:9/me/digits.git", "smoke", "v1; touch x",
+                                           clone_dir=str(clone), working_dir=str(working))
+    notebook = nbformat.from_dict(kaggle_api.kernel_notebook(cells))
+    error = execute(notebook, working)
+    assert error is not None and "CalledProcessError" in str(error) and "exit status 128" in str(error)
+    ran = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.execution_count]
+    assert len(ran) == 1 and not clone.exists() and not any(working.iterdir())
+
+
+def test_the_kernels_last_cell_says_where_the_submission_is_and_what_made_it(tmp_path, run_root):
+    summary = kaggle_api.run_summary(run_root.root)
+    assert summary.splitlines()[0] == f"submission: {run_root.submission_file}"
+    assert "profile full, seed 42, commit abc1234" in summary
+    assert "test accuracy 0.99123 on 18000 labelled digits" in summary
+    assert "hyperparameters: the search space's defaults: no search on record" in summary
+    empty = tmp_path / "empty"
+    assert kaggle_api.run_summary(empty).startswith(f"no run record at {empty / 'models' / 'run.json'}")
 
 
 def test_kernel_folder_needs_a_username_and_a_known_profile(tmp_path):
@@ -240,7 +286,7 @@ def test_the_installed_kaggle_package_accepts_the_folder_and_the_submit_call(tmp
     assert request.slug == "me/digit-recognizer-pipeline" and request.kernel_type == "notebook"
     assert request.enable_gpu and request.enable_internet and request.is_private
     assert request.competition_data_sources == ["digit-recognizer"]
-    assert "digit_recognizer.runner --profile smoke" in json.loads(request.text)["cells"][3]["source"]
+    assert 'run_notebooks("--profile", "smoke"' in json.loads(request.text)["cells"][2]["source"]
     submit_call = inspect.signature(api.competition_submit)
     submit_call.bind(str(run_root.submission_file), "message", "digit-recognizer", quiet=False)
 
@@ -271,10 +317,51 @@ def test_colab_secrets_become_the_credentials_the_kaggle_package_reads(monkeypat
     assert environ == secrets
 
 
+FAKE_COLAB = Path(__file__).parent / "fakes" / "colab"  # google.colab.userdata as Colab has it
+COLAB_CELLS = [
+    # the credentials the notebook's own process finds: Colab's secrets
+    "import os\nfrom digit_recognizer import kaggle_api\n\n"
+    "print('found', kaggle_api.kaggle_credentials_found(), os.environ.get('KAGGLE_USERNAME'))",
+    # what a command the notebook starts finds: Colab does not answer it
+    "import subprocess, sys\n\n"
+    "done = subprocess.run([sys.executable, '-c', 'from digit_recognizer import kaggle_api; "
+    "kaggle_api.kaggle_credentials_found()'], capture_output=True, text=True, "
+    "env={k: v for k, v in os.environ.items() if not k.startswith('KAGGLE_')})\n"
+    "print(done.returncode, done.stderr.strip().splitlines()[-1])",
+]
+
+
+@pytest.mark.e2e
+def test_colab_secrets_reach_the_notebooks_own_process_and_a_child_is_told_why_not(tmp_path, monkeypatch):
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps({"KAGGLE_USERNAME": {"value": "colab-user", "access": True},
+                                   "KAGGLE_KEY": {"value": "colab-key", "access": True},
+                                   "KAGGLE_API_TOKEN": {"value": "hidden", "access": False}}))
+    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR",
+                 config.KAGGLE_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kaggle
+    monkeypatch.setenv("FAKE_COLAB_SECRETS", str(secrets))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(FAKE_COLAB),
+                                                                   os.environ.get("PYTHONPATH")])))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in COLAB_CELLS])
+    assert execute(notebook, tmp_path) is None
+    own, child = ("".join(o.get("text", "") for o in cell.outputs).strip() for cell in notebook.cells)
+    assert own == "found True colab-user"
+    assert child.startswith("1 ") and "Colab's secret KAGGLE_USERNAME could not be read: Colab gives its " \
+        "secrets only to the notebook's own process" in child and "download.kaggle_files()" in child
+
+
+def test_the_readme_says_to_download_in_the_notebooks_own_process_on_colab():
+    readme = (config.PROJECT_DIR / "README.md").read_text()
+    colab = readme.split("## Run on Colab")[1].split("\n## ")[0]
+    assert "download.kaggle_files()" in colab and "!python -m digit_recognizer.download" not in colab
+
+
 def test_the_readme_quotes_the_kaggle_cells_the_kernel_folder_holds():
     readme = (config.PROJECT_DIR / "README.md").read_text()
     cells = kaggle_api.run_on_kaggle_cells("https://github.com/<you>/digit-recognizer.git", "full")
-    assert "".join(f"```\n{cell}\n```\n" for cell in cells) in readme
+    assert "".join(f"```python\n{cell}\n```\n" for cell in cells) in readme
 
 
 def test_credentials_from_environment_or_token_file(tmp_path):

@@ -1,0 +1,1 @@
+"""A stand-in for Colab's `google.colab` package, on a kernel's PYTHONPATH in tests: only `userdata`."""
