@@ -26,6 +26,8 @@ ORACLE_PORT ?= 8000
 WORKER_ID   ?=
 # benchmark
 BENCH_SEEDS ?= 42 43 44
+# test processes: most of the suite's time is notebook kernels starting, a core each; a file stays in one
+TEST_WORKERS ?= 2
 # Kaggle kernel: the repository Kaggle clones (empty: the git remote origin, as https), the branch, tag or
 # commit it checks out (empty: the default branch), and the folder written
 REPO_URL          ?=
@@ -114,11 +116,11 @@ kaggle-push: kaggle-kernel ## Push that notebook to Kaggle, which runs it on its
 bench: setup ## Benchmark: reference recipe vs the fast and full jobs, BENCH_SEEDS seeds; resumes; benchmarks/RESULTS*.md
 	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
-test: setup ## Run the whole test suite
-	$(PY) -m pytest
+test: setup ## Run the whole test suite (TEST_WORKERS processes)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-quick: setup ## Run the quick tests only, not the end-to-end runs (pytest -m "not e2e")
-	$(PY) -m pytest -m "not e2e"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not e2e"
 
 lint: setup ## Lint the package, tests and notebooks with ruff
 	$(PY) -m ruff check .

@@ -25,8 +25,8 @@ pytestmark = pytest.mark.e2e  # every test here builds the wheel
 # What a build reads from the repository; the test builds from a copy, so the checkout gets no build/.
 BUILD_SOURCES = ["pyproject.toml", "README.md", "LICENSE", "digit_recognizer", "notebooks", "data/sample"]
 # Tools pinned in requirements.in that the package itself never imports, by the extra that offers them.
-NOT_RUNTIME = {"jupyterlab": "notebooks", "kaggle": "kaggle", "pytest": "dev", "ruff": "dev",
-               "setuptools": None}
+NOT_RUNTIME = {"jupyterlab": "notebooks", "kaggle": "kaggle", "pytest": "dev", "pytest-xdist": "dev",
+               "ruff": "dev", "setuptools": None}
 
 
 def pip(*args: str) -> None:
