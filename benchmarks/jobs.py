@@ -179,7 +179,7 @@ def search(profile, dataset, seed: int) -> tuple[dict, float]:
 
     training.set_determinism(seed)
     with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
-        tuner = tuning.make_tuner(profile, Path(folder), seed)
+        tuner = tuning.make_tuner(profile, Path(folder), seed, dataset.source)
         start = time.perf_counter()
         tuning.search(tuner, dataset, profile)
         seconds = time.perf_counter() - start

@@ -7,7 +7,6 @@ import csv
 import gzip
 import hashlib
 import io
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .archives import MAX_MEMBER_BYTES
 from .config import NUM_CLASSES, NUM_PIXELS, SAMPLE, SAMPLE_DATA_DIR, kaggle_root, on_kaggle, raw_data_dir
 from .messages import quote, shorten
 
@@ -74,20 +74,17 @@ def has_train_and_test(folder: Path) -> bool:
 
 
 def unpack_zips(folder: Path) -> list[Path]:
-    """Kaggle's zips in `folder` unpacked beside them, checked, for the CSVs the folder lacks."""
+    """Kaggle's zips in `folder` unpacked beside them, checked, for the CSVs the folder lacks; a zip whose
+    files differ from the CSVs beside it (replaced after an earlier unpack) stops the run, naming both."""
     written = []
     for name in (COMPETITION_ZIP, "train.csv.zip", "test.csv.zip"):
-        if has_train_and_test(folder):
-            break
         archive = folder / name
         if archive.is_file():
-            if not os.access(folder, os.W_OK):
-                _fail(archive, "cannot unpack it here (read-only folder): unzip it into a writable folder "
-                               "and give that folder as the data folder")
             from .archives import extract_competition_zip  # only when there is a zip to unpack
 
-            written += extract_competition_zip(archive, folder)
-            print(f"unpacked {archive.name} in {folder}: {', '.join(p.name for p in written)}")
+            if unpacked := extract_competition_zip(archive, folder):
+                print(f"unpacked {archive.name} in {folder}: {', '.join(p.name for p in unpacked)}")
+            written += unpacked
     return written
 
 
@@ -182,7 +179,11 @@ def verify_checksums(folder: str | Path) -> list[str]:
     for number, row in enumerate(sums.read_text().splitlines(), start=1):
         if not row.strip():
             continue
-        expected, _, name = row.partition("  ")
+        expected, _, name = row.partition(" ")
+        name = name.removeprefix(" ").removeprefix("*")  # `sha256sum` text or binary mode: "  " or " *"
+        if not name.strip() or Path(name.strip()).name != name.strip() or name.strip() in (".", ".."):
+            _fail(sums, f"lists {quote(name.strip())}: expected '<SHA-256>  <file name>' for a file in "
+                        f"this folder, as `sha256sum` writes it", line=number)
         path = folder / name.strip()
         if not path.is_file():
             _fail(sums, f"lists {quote(name.strip())}, which is missing", line=number)
@@ -199,11 +200,15 @@ def verify_checksums(folder: str | Path) -> list[str]:
 
 def _read_text(path: Path) -> str:
     """The file as text: a UTF-8 byte-order mark (Excel's "CSV UTF-8") dropped, line ends made "\\n"."""
+    too_large = (f"holds more than {MAX_MEMBER_BYTES:,} bytes, far more than any of Kaggle's files: not "
+                 "the competition's data")
     try:
         if path.name.endswith(".gz"):
             with gzip.open(path, "rb") as f:
-                raw = f.read()
+                raw = f.read(MAX_MEMBER_BYTES + 1)  # bounded: a small .gz can unpack to gigabytes
         else:
+            if path.stat().st_size > MAX_MEMBER_BYTES:
+                _fail(path, too_large)
             raw = path.read_bytes()
     except FileNotFoundError:
         _fail(path, "file not found")
@@ -211,6 +216,13 @@ def _read_text(path: Path) -> str:
         _fail(path, f"truncated or corrupt gzip file ({error})")
     except OSError as error:
         _fail(path, f"cannot be read ({error.strerror})")
+    if len(raw) > MAX_MEMBER_BYTES:
+        _fail(path, f"unpacked, {too_large}")
+    if raw.startswith(b"PK\x03\x04"):
+        _fail(path, f"a zip archive, not CSV text: rename it {path.name.removesuffix('.gz')}.zip (zips of "
+                    "Kaggle's files are unpacked and checked) or unzip it")
+    if raw.startswith(b"\x1f\x8b"):
+        _fail(path, f"gzip-compressed, not CSV text: rename it {path.name}.gz")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         _fail(path, "UTF-16 text (a spreadsheet's \"Unicode text\"?); save it as CSV UTF-8", line=1)
     try:

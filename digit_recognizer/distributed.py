@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sys
 
 from .config import output_paths
 from .settings import add_options, from_options
@@ -48,8 +49,12 @@ def main(argv=None) -> int:
     profile = settings.run_profile
     print(runtime.configure(settings.deterministic, settings.mixed_precision), flush=True)
     training.set_determinism(settings.seed)
-    dataset = features.load_dataset(paths.dataset_file, {"profile": profile.name, "seed": settings.seed})
-    tuner = tuning.make_tuner(profile, paths.tuning_dir, settings.seed)
+    try:
+        dataset = features.load_dataset(paths.dataset_file, {"profile": profile.name, "seed": settings.seed})
+    except (OSError, ValueError) as error:  # missing, or prepared with other settings: one line
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
+    tuner = tuning.make_tuner(profile, paths.tuning_dir, settings.seed, dataset.source)
     print(f"{os.environ['KERASTUNER_TUNER_ID']}: {profile.tuner} search, oracle at {args.ip}:{args.port}",
           flush=True)
     summary = tuning.search(tuner, dataset, profile)

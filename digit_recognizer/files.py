@@ -31,3 +31,36 @@ def write_json(data, path: str | Path) -> None:
 
 def read_json(path: str | Path):
     return json.loads(Path(path).read_text())
+
+
+class RecordError(ValueError):
+    """A file the project wrote earlier is damaged or was edited: the message names the file, the field
+    and the remedy."""
+
+
+def read_record(path: str | Path, remedy: str) -> dict:
+    """A JSON object the project wrote, checked to be one: a damaged file raises RecordError naming it and
+    `remedy` (what to run again), never a raw JSON error. A missing one raises FileNotFoundError."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecordError(f"{path}: cannot be read ({error}): {remedy}") from None
+    except json.JSONDecodeError as error:
+        raise RecordError(f"{path}: damaged, not JSON ({error.msg} at line {error.lineno}, column "
+                          f"{error.colno}): {remedy}") from None
+    if not isinstance(value, dict):
+        raise RecordError(f"{path}: holds a JSON {type(value).__name__}, not the object the project writes: "
+                          f"{remedy}")
+    return value
+
+
+def record_field(record: dict, name: str, kind, path: str | Path, remedy: str):
+    """`record[name]`, checked to be a `kind`; otherwise a RecordError naming the file and the field."""
+    value = record.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise RecordError(f"{path}, field {name!r}: {'missing' if value is None else repr(value)[:60]} is "
+                          f"not what the project writes there: {remedy}")
+    return value

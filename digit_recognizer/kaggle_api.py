@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 from .config import DEFAULT_PROFILE, PROFILES, PROJECT_DIR, on_kaggle, output_paths
-from .files import atomic_path, read_json
+from .files import RecordError, atomic_path, read_record, record_field
 
 COMPETITION = "digit-recognizer"
 COMPETITION_URL = f"https://www.kaggle.com/competitions/{COMPETITION}"
@@ -149,8 +149,9 @@ def check_submission_run(paths) -> str:
         raise KaggleError(f"{paths.manifest_file}: not found; it describes the run in the submission "
                           "message: run notebook 05 (`make submission`) first")
     check_file(paths.submission_file, KAGGLE_TEST_ROWS)
-    manifest = read_json(paths.manifest_file)
-    recorded = (manifest.get("submission") or {}).get("sha256")
+    remedy = "run notebook 05 (`make submission`) again"
+    manifest = read_record(paths.manifest_file, remedy)
+    recorded = record_field(manifest, "submission", dict, paths.manifest_file, remedy).get("sha256")
     if recorded != sha256(paths.submission_file):
         raise KaggleError(f"{paths.submission_file}: not the file {paths.manifest_file} describes (its "
                           "SHA-256 differs): run notebook 05 (`make submission`) again")
@@ -204,8 +205,8 @@ def run_summary(root: str | Path) -> str:
     paths = output_paths(root)
     if not paths.manifest_file.is_file():
         return f"no run record at {paths.manifest_file}: the run did not reach notebook 05"
-    run = read_json(paths.manifest_file)
-    training = run.get("training") or {}
+    run = read_record(paths.manifest_file, "run notebook 05 (`make submission`) again")
+    training = run.get("training") if isinstance(run.get("training"), dict) else {}
     commit = ((run.get("git") or {}).get("commit") or "unknown")[:7]
     lines = [f"submission: {paths.submission_file}",
              f"profile {run.get('profile')}, seed {run.get('seed')}, commit {commit}",
@@ -292,7 +293,9 @@ def push_kernel(folder: Path, api=None, credentials_found: bool | None = None) -
     if not metadata.is_file():
         raise KaggleError(f"{metadata}: not found: write the kernel folder first (`make kaggle-kernel`)")
     api = connect(api, credentials_found, "pushed")
-    print(f"Pushing {folder} to Kaggle as {read_json(metadata)['id']} ...")
+    remedy = "write the kernel folder again (`make kaggle-kernel`)"
+    kernel_id = record_field(read_record(metadata, remedy), "id", str, metadata, remedy)
+    print(f"Pushing {folder} to Kaggle as {kernel_id} ...")
     try:
         response = api.kernels_push(str(folder))
     except Exception as error:
@@ -329,7 +332,7 @@ def main(argv=None) -> int:
             print(f"wrote {', '.join(str(p) for p in written)}; push it with `make kaggle-push`")
         else:
             push_kernel(Path(args.folder))
-    except (KaggleError, SubmissionError, OSError) as error:
+    except (KaggleError, SubmissionError, RecordError, OSError) as error:
         print(f"error: {error}")
         return 1
     return 0

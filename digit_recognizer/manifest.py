@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .config import PROJECT_DIR, SOURCE_CHECKOUT
 from .data import sha256
-from .files import read_json, write_json
+from .files import read_record, write_json
 
 PACKAGES = ["tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill"]
 
@@ -84,6 +84,7 @@ def write_run_manifest(paths, dataset_source: dict, test_score: dict | None) -> 
     written), saved to `paths.manifest_file`."""
     rows = sum(1 for _ in paths.submission_file.open()) - 1  # the header is no row
     submission = {"file": str(paths.submission_file), "rows": rows, "sha256": sha256(paths.submission_file)}
-    run = build_manifest(dataset_source, read_json(paths.metrics_file), submission, test_score)
+    metrics = read_record(paths.metrics_file, "run notebook 04 (`make train`) again")
+    run = build_manifest(dataset_source, metrics, submission, test_score)
     write_json(run, paths.manifest_file)
     return run

@@ -96,6 +96,33 @@ def hyperparameters_from(values: dict | None) -> kt.HyperParameters:
     return hp
 
 
+def value_problem(values: dict) -> str | None:
+    """What is wrong with hyperparameter `values` against the search space (an unknown name, a value out
+    of range or not among the choices, a wrong type); None when a model can be built from them."""
+    hp = kt.HyperParameters()
+    build_model(hp)  # registers the space, every knob at its default
+    knobs = {knob.name: knob for knob in hp.space}
+    for name, value in values.items():
+        knob = knobs.get(name)
+        if knob is None:
+            return f"{name!r} is no hyperparameter of the model (it has {sorted(knobs)})"
+        if isinstance(knob, kt.engine.hyperparameters.Boolean):
+            allowed = isinstance(value, bool)
+        elif isinstance(knob, kt.engine.hyperparameters.Choice):
+            allowed = any(value == choice and type(value) is type(choice)
+                          or isinstance(value, float) and isinstance(choice, float) and value == choice
+                          for choice in knob.values)
+        else:
+            allowed = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                       and knob.min_value <= value <= knob.max_value)
+        if not allowed:
+            space = knob.values if isinstance(knob, kt.engine.hyperparameters.Choice) else \
+                "True or False" if isinstance(knob, kt.engine.hyperparameters.Boolean) else \
+                f"from {knob.min_value} to {knob.max_value}"
+            return f"{name!r} is {value!r}; the search space allows {space}"
+    return None
+
+
 def ensemble(members: list[keras.Model]) -> keras.Model:
     """One model that averages its members' softmax outputs (a single member is returned as is)."""
     if len(members) == 1:

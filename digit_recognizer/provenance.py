@@ -39,6 +39,15 @@ def record(identity: dict) -> dict:
     return {"fingerprint": fingerprint(identity), **identity}
 
 
+# Written beside the identity in a record, not part of it.
+NOT_IDENTITY = ("fingerprint", "weights_sha256")
+
+
+def is_intact(found: dict) -> bool:
+    """Whether a record's fields are still the ones its fingerprint was made from (none was edited)."""
+    return found.get("fingerprint") == fingerprint({k: v for k, v in found.items() if k not in NOT_IDENTITY})
+
+
 def matches(found: dict | None, identity: dict) -> bool:
     return bool(found) and found.get("fingerprint") == fingerprint(identity)
 

@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import nbclient
 import papermill as pm
 
 from .config import NOTEBOOKS_DIR, SAMPLE, OutputPaths, output_paths
@@ -94,6 +95,11 @@ def run(selected: list[Path], parameters: dict, reports_dir: Path,
                   f"{shorten(error.evalue)}\n"
                   f"    the executed copy shows the traceback: {output}", file=sys.stderr, flush=True)
             raise
+        except nbclient.exceptions.DeadKernelError:
+            raise RunStopped(f"{notebook.name} STOPPED: its kernel died, killed from outside (most often by "
+                             "the system running out of memory: close other programs, or use PROFILE=fast); "
+                             "what earlier steps wrote is kept, and a training resumes from its backup when "
+                             "run again") from None
         print(f"==> {notebook.name} done in {time.perf_counter() - start:.0f} s; executed copy: {output}",
               flush=True)
         written.append(output)
@@ -137,6 +143,8 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="number prefixes or names; default: all, in order")
     add_options(parser)
+    parser.add_argument("--traceback", action="store_true",
+                        help="on a failure outside the notebooks' cells, the whole traceback, not one line")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     settings = from_options(parser, args)
@@ -153,14 +161,39 @@ def main(argv=None) -> int:
     selected = with_search(chosen, bool(args.notebooks), settings.tune)
     command = shlex.join(["python", "-m", "digit_recognizer.runner", *argv])
     try:
+        check_output_folder(paths.root)
         with output_folder_lock(paths.root, command):
             run(with_prepared_data(selected, available, paths, parameters), parameters, paths.reports_dir)
-    except OutputFolderBusy as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 1
     except pm.PapermillExecutionError:
         return 1  # already reported, with the notebook and cell
+    except KeyboardInterrupt:
+        print("==> interrupted (Ctrl-C): what finished steps wrote is kept; run the same command again to "
+              "go on (a training resumes from its backup, a search from its trials)", file=sys.stderr,
+              flush=True)
+        return 130
+    except (OutputFolderBusy, RunStopped, DataError, OSError) as error:
+        if args.traceback:
+            raise
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
     return 0
+
+
+class RunStopped(RuntimeError):
+    """The run stopped from outside a notebook's own code (its kernel killed, Ctrl-C); says what to do."""
+
+
+def check_output_folder(root: Path) -> None:
+    """Refuse, before any work, an output folder that cannot be written: a file, under a file, read-only."""
+    if root.exists() and not root.is_dir():
+        raise RunStopped(f"output folder {root} is a file: give a folder (--output-dir)")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunStopped(f"output folder {root} cannot be made ({error.strerror}): give a writable "
+                         "folder (--output-dir)") from None
+    if not os.access(root, os.W_OK):
+        raise RunStopped(f"output folder {root} is read-only: give a writable folder (--output-dir)")
 
 
 class RunFailed(RuntimeError):

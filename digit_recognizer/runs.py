@@ -53,6 +53,15 @@ class RunContext:
         """The settings the prepared data set is made with; notebooks 03-05 refuse one made otherwise."""
         return {"profile": self.settings.profile, "seed": self.seed, "data_dir": self.data_dir}
 
+    def load_dataset(self):
+        """The prepared data set (notebook 02's), refused where it was made with other settings or from
+        data files that have changed since (a new test.csv, say), with the remedy."""
+        from .data import file_hashes, locate_data
+        from .features import load_dataset
+
+        expected = self.source | {"sha256": file_hashes(locate_data(self.data_dir))}
+        return load_dataset(self.paths.dataset_file, expected)
+
 
 def settings_from_environment() -> dict:
     """The settings $DIGIT_RECOGNIZER_TEST_SETTINGS gives, checked by name."""

@@ -14,11 +14,11 @@ import pandas as pd
 
 from .batch_norm import recompute_statistics
 from .config import Profile
-from .files import atomic_path, read_json, write_json
+from .files import atomic_path, read_json, read_record, write_json
 from .manifest import now
 from .model import build_model, ensemble, hyperparameters_from
 from .prediction import evaluate, load_model
-from .provenance import ProvenanceError, describe, differences, matches, record, training_identity
+from .provenance import ProvenanceError, describe, differences, is_intact, matches, record, training_identity
 from .runtime import set_determinism
 from .tensorboard_logs import tensorboard_callback
 from .tuning import search_on_record
@@ -64,7 +64,17 @@ def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: i
     seconds = time.perf_counter() - start
     frame = pd.DataFrame(history.history)
     frame.index = pd.Index([epoch + 1 for epoch in history.epoch], name="epoch")  # later if resumed
+    if resumed_at_epoch(frame):
+        print(f"resumed from the training backup in {backup_dir} at epoch {resumed_at_epoch(frame)}",
+              flush=True)
     return model, frame, seconds
+
+
+def resumed_at_epoch(history: pd.DataFrame) -> int | None:
+    """The first epoch a training ran this time, where it resumed from a backup; None where it started
+    at epoch 1."""
+    first = int(history.index[0]) if len(history) else 1
+    return first if first > 1 else None
 
 
 def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed: int, verbose: int = 2,
@@ -87,7 +97,10 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
                                                      extra_callbacks=logs)
         members.append(model)
         histories.append(history)
-        member_metrics.append(evaluate(model, dataset.x_valid, dataset.y_valid, confusion=False))
+        metrics = evaluate(model, dataset.x_valid, dataset.y_valid, confusion=False)
+        if resumed := resumed_at_epoch(history):
+            metrics["resumed_at_epoch"] = resumed  # the epochs before it ran in a run that was stopped
+        member_metrics.append(metrics)
         seconds += member_seconds
     if backup_dir:
         shutil.rmtree(backup_dir, ignore_errors=True)
@@ -173,10 +186,13 @@ def load_trained_model(paths, dataset, profile: Profile, seed: int) -> keras.Mod
     remedy = "run notebook 04 (`make train`) again"
     model_file, metrics_file = paths.model_file, paths.metrics_file
     expected = trained_on(dataset, profile, seed, planned_hyperparameters(paths, dataset)[0])
-    found = read_json(metrics_file).get("provenance") if metrics_file.is_file() else None
+    found = read_record(metrics_file, remedy).get("provenance") if metrics_file.is_file() else None
     if model_file.is_file() and not found:
         raise ProvenanceError(f"{model_file} has no record of the data and parameters it was trained on "
                               f"({metrics_file} lacks it): {remedy}")
+    if found and not is_intact(found):
+        raise ProvenanceError(f"{metrics_file}, field 'provenance': edited since the training wrote it (its "
+                              f"fingerprint no longer matches its fields): {remedy}")
     if found and not matches(found, expected):
         raise ProvenanceError(f"{model_file} was trained on {describe(found)}; the prepared data and "
                               f"parameters are {describe(expected)}: {remedy} (differing: "

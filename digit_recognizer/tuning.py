@@ -15,10 +15,10 @@ import pandas as pd
 from .augment import AUGMENTATION
 from .config import Profile
 from .features import split_train_validation
-from .files import atomic_path, read_json, write_json
+from .files import RecordError, atomic_path, read_record, write_json
 from .memory import peak_memory_mb
-from .model import active_values, build_model
-from .provenance import dataset_identity
+from .model import active_values, build_model, value_problem
+from .provenance import dataset_identity, fingerprint
 from .tensorboard_logs import tensorboard_callback
 
 OBJECTIVE = "val_accuracy"
@@ -52,8 +52,10 @@ def _trial_metrics(histories, seconds: float) -> dict:
     return metrics | {"epochs": len(history[OBJECTIVE]), "seconds": round(seconds, 1)}
 
 
-def project_name(profile: Profile) -> str:
-    return f"{profile.name}-{profile.tuner}"
+def project_name(profile: Profile, dataset_source: dict) -> str:
+    """The search's folder: `<profile>-<tuner>-<the prepared data set's fingerprint>`, so a search made on
+    other data or with another seed is never resumed as this one."""
+    return f"{profile.name}-{profile.tuner}-{fingerprint(dataset_identity(dataset_source))[:8]}"
 
 
 def fixed_augmentation() -> kt.HyperParameters:
@@ -65,11 +67,15 @@ def fixed_augmentation() -> kt.HyperParameters:
     return hp
 
 
-def make_tuner(profile: Profile, tuning_dir: Path, seed: int) -> kt.Tuner:
-    """The profile's tuner; a search already on disk under `tuning_dir/<profile>-<tuner>` is resumed.
-    It searches every knob of `build_model(hp)` but the augmentation strength (`fixed_augmentation`)."""
-    common = dict(objective=OBJECTIVE, seed=seed, directory=str(tuning_dir),
-                  project_name=project_name(profile), overwrite=False,
+def make_tuner(profile: Profile, tuning_dir: Path, seed: int, dataset_source: dict) -> kt.Tuner:
+    """The profile's tuner for the prepared data set `dataset_source` describes; the search already on
+    disk for it (`project_name`) is resumed, and says so. It searches every knob of `build_model(hp)` but
+    the augmentation strength (`fixed_augmentation`)."""
+    project = project_name(profile, dataset_source)
+    if (Path(tuning_dir) / project / "oracle.json").is_file():
+        print(f"resuming the search in {Path(tuning_dir) / project} (made on this prepared data set)")
+    common = dict(objective=OBJECTIVE, seed=seed, directory=str(tuning_dir), project_name=project,
+                  overwrite=False,
                   hyperparameters=fixed_augmentation(), tune_new_entries=True)
     if profile.tuner == "hyperband":
         options = dict(max_epochs=profile.max_epochs, factor=3)
@@ -157,7 +163,7 @@ def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2,
     start = time.perf_counter()
     tuner.search(x, y, validation_data=(x_valid, y_valid), epochs=profile.max_epochs,
                  batch_size=profile.batch_size, callbacks=callbacks, verbose=verbose)
-    return {"project": project_name(profile), "profile": profile.name, "seed": seed, "tuner": profile.tuner,
+    return {"project": tuner.project_name, "profile": profile.name, "seed": seed, "tuner": profile.tuner,
             "max_epochs": profile.max_epochs, "max_trials": profile.max_trials,
             "budget_minutes": profile.budget_minutes, "train_images": len(x),
             "validation_images": len(x_valid),
@@ -233,17 +239,19 @@ def search_on_record(paths, dataset_source: dict) -> tuple[dict | None, str]:
     best_file, record_file = paths.best_hyperparameters_file, paths.search_summary_file
     if not best_file.is_file():
         return None, f"the search space's defaults: no search on record ({best_file} not found)"
-    record = read_json(record_file) if record_file.is_file() else {}
-    made_from = record.get("made_from") if isinstance(record, dict) else None
+    remedy = "run notebook 03 (`make tune`) again, or `make retune` to start a fresh search"
+    record = read_record(record_file, remedy) if record_file.is_file() else {}
+    made_from = record.get("made_from")
     if made_from != dataset_identity(dataset_source):
         why = "it records no data set" if made_from is None else \
             f"its data set differs: {_identity_differences(made_from, dataset_identity(dataset_source))}"
         return None, (f"the search space's defaults: the search on record in {record_file} was made on "
                       f"another prepared data set ({why}); run notebook 03 (`make tune`) to search this one")
-    best = read_json(best_file)
+    best = read_record(best_file, remedy)
+    if problem := value_problem(best):
+        raise RecordError(f"{best_file}: {problem}: {remedy}")
     if best != record.get("best_hyperparameters"):
-        raise ValueError(f"{best_file} is not the choice {record_file} records: run notebook 03 "
-                         "(`make tune`) again, or `make retune` to start a fresh search")
+        raise RecordError(f"{best_file} is not the choice {record_file} records: {remedy}")
     trial = record.get("best_trial") or {}
     score = trial.get(OBJECTIVE)
     score = f"{score:.4f}" if isinstance(score, float) else score

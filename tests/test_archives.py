@@ -20,10 +20,10 @@ def make_zip(path, members, compression=zipfile.ZIP_DEFLATED):
 
 @pytest.fixture
 def dest(tmp_path):
-    """A raw folder already holding a file from earlier, which no failure may touch."""
+    """A raw folder already holding a file of the user's, which no failure may touch."""
     folder = tmp_path / "raw"
     folder.mkdir()
-    (folder / "train.csv").write_text("earlier\n")
+    (folder / "notes.txt").write_text("mine\n")
     return folder
 
 
@@ -35,7 +35,7 @@ def test_whole_competition_zip_unpacks_its_three_files(tmp_path, dest):
     archive = make_zip(tmp_path / "digit-recognizer.zip", CSVS | {"__MACOSX/._train.csv": "x"})
     written = extract_competition_zip(archive, dest)
     assert [p.name for p in written] == ["train.csv", "test.csv", "sample_submission.csv"]
-    assert contents(dest) == {name: text.encode() for name, text in CSVS.items()}  # no temp folder left
+    assert contents(dest) == {name: text.encode() for name, text in CSVS.items()} | {"notes.txt": b"mine\n"}
 
 
 def test_per_file_zip_unpacks_its_own_file(tmp_path):

@@ -63,11 +63,12 @@ def test_run_all_notebook_by_notebook_searches_trains_the_choice_and_submits(edi
     tuning = out / "models" / "tuning"
     best = read_json(tuning / "best_hyperparameters.json")
     search = read_json(tuning / "search.json")
-    assert search["project"] == "smoke-random" and search["best_hyperparameters"] == best
+    assert search["project"].startswith("smoke-random-") and search["best_hyperparameters"] == best
     metrics = read_json(out / "models" / "metrics.json")
-    assert metrics["hyperparameters"] == model_hyperparameters(best)  # 04 trained 03's choice
-    assert metrics["hyperparameters_from"].startswith("the search in models/tuning/smoke-random (random, 2 "
-                                                      f"trials): trial {search['best_trial']['trial_id']}")
+    assert metrics["hyperparameters"] == best == model_hyperparameters(best)  # 04 trained 03's choice
+    assert metrics["hyperparameters_from"].startswith(
+        f"the search in models/tuning/{search['project']} (random, 2 trials): trial "
+        f"{search['best_trial']['trial_id']}")
     assert f"hyperparameters: {metrics['hyperparameters_from']}" in printed(books["04"])
     submission = pd.read_csv(out / "submission.csv")
     assert submission["ImageId"].tolist() == list(range(1, 2001))
@@ -86,12 +87,12 @@ def test_run_all_again_with_another_search_setting_and_the_submission_follows_it
         books = {"05": run_all("05", out)}
     tuning = out / "models" / "tuning"
     search = read_json(tuning / "search.json")
-    assert search["project"] == "smoke-bayesian" and search["tuner"] == "bayesian"
+    assert search["project"].startswith("smoke-bayesian-") and search["tuner"] == "bayesian"
     metrics = read_json(out / "models" / "metrics.json")
     best = read_json(tuning / "best_hyperparameters.json")
     assert search["best_hyperparameters"] == best
     assert metrics["hyperparameters"] == model_hyperparameters(best)
-    assert "the search in models/tuning/smoke-bayesian (bayesian" in metrics["hyperparameters_from"]
+    assert f"the search in models/tuning/{search['project']} (bayesian" in metrics["hyperparameters_from"]
     assert metrics["trained_at"] != before["trained_at"]
     run = read_json(out / "models" / "run.json")
     assert run["training"]["hyperparameters_from"] == metrics["hyperparameters_from"]

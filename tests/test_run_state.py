@@ -61,6 +61,7 @@ def test_killed_training_resumes_from_its_last_finished_epoch(train, tmp_path):
     resumed = train(kill_after=0)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "EPOCHS [3, 4]" in resumed.stdout  # epochs 1-2 were not run again
+    assert f"resumed from the training backup in {backup} at epoch 3" in resumed.stdout  # and it says so
     assert not backup.exists()  # removed once training completed
 
 

@@ -43,8 +43,8 @@ def test_search_writes_each_trial_with_its_hyperparameters(dataset, tmp_path):
     paths = config.output_paths(tmp_path)
     profile = dataclasses.replace(PROFILE, tuner="random", max_epochs=1, max_trials=2)
     training.set_determinism(7)
-    tuner = tuning.make_tuner(profile, paths.tuning_dir, 7)
-    logs = tensorboard_logs.run_dir(paths.search_logs_dir, tuning.project_name(profile))
+    tuner = tuning.make_tuner(profile, paths.tuning_dir, 7, dataset.source)
+    logs = tensorboard_logs.run_dir(paths.search_logs_dir, tuning.project_name(profile, dataset.source))
     tuning.search(tuner, dataset, profile, verbose=0, log_dir=logs)
     trials = sorted(p.name for p in logs.iterdir())
     assert trials == sorted(tuner.oracle.trials) and len(trials) == 2

@@ -47,7 +47,7 @@ def prepared(tmp_path_factory):
 
 def run_search(paths, dataset, profile):
     set_determinism(7)
-    tuner = tuning.make_tuner(profile, paths.tuning_dir, 7)
+    tuner = tuning.make_tuner(profile, paths.tuning_dir, 7, dataset.source)
     summary = tuning.search(tuner, dataset, profile, verbose=0)
     return tuner, summary
 
@@ -60,7 +60,9 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
     tuner, summary = run_search(paths, dataset, profile)
     table, best = tuning.export_results(tuner, paths, summary, dataset.source)
     assert len(table) >= 2 and set(table["status"]) == {"COMPLETED"}
-    assert (paths.tuning_dir / f"smoke-{algorithm}" / "oracle.json").is_file()
+    project = tuning.project_name(profile, dataset.source)
+    assert project.startswith(f"smoke-{algorithm}-")
+    assert (paths.tuning_dir / project / "oracle.json").is_file()
     saved = pd.read_csv(paths.trials_file)
     for column in ["trial_id", "worker", "val_accuracy", "val_loss", "epochs", "seconds", "status",
                    "conv_style", "learning_rate", "optimizer", "rotation_degrees"]:
@@ -95,12 +97,13 @@ def test_search_on_record_is_used_only_for_the_data_it_was_made_on(prepared, tmp
     tuner, summary = run_search(paths, dataset, smoke_search(tuner="random", max_trials=1))
     _, best = tuning.export_results(tuner, paths, summary, dataset.source)
     values, why = tuning.search_on_record(paths, dataset.source)
-    assert values == best and why.startswith("the search in models/tuning/smoke-random (random, 1 "
+    assert values == best and why.startswith(f"the search in models/tuning/{summary['project']} (random, 1 "
                                              "trials): trial 0, validation accuracy 0.")
     other = dataset.source | {"seed": 8}
     values, why = tuning.search_on_record(paths, other)
     assert values is None and "made on another prepared data set (its data set differs: seed 7, now 8)" in why
-    paths.best_hyperparameters_file.write_text(json.dumps(best | {"filters_0": 8}))
+    other = 16 if best["filters_0"] != 16 else 24  # another value the search space allows
+    paths.best_hyperparameters_file.write_text(json.dumps(best | {"filters_0": other}))
     with pytest.raises(ValueError, match="best_hyperparameters.json is not the choice .*search.json records"):
         tuning.search_on_record(paths, dataset.source)
 
@@ -145,14 +148,14 @@ INTERRUPTIBLE_SEARCH = textwrap.dedent("""
     paths = config.output_paths(root)
     profile = Settings(profile="smoke", tuner="random", max_epochs=1, max_trials=4).run_profile
     set_determinism(7)
-    tuner = tuning.make_tuner(profile, paths.tuning_dir, 7)
+    dataset = features.load_dataset(paths.dataset_file)
+    tuner = tuning.make_tuner(profile, paths.tuning_dir, 7, dataset.source)
     original = type(tuner).run_trial
     def run_trial(self, trial, *args, **kwargs):
         if trial.trial_id == kill_at:
             os.kill(os.getpid(), 9)
         return original(self, trial, *args, **kwargs)
     type(tuner).run_trial = run_trial
-    dataset = features.load_dataset(paths.dataset_file)
     summary = tuning.search(tuner, dataset, profile, verbose=0)
     tuning.export_results(tuner, paths, summary, dataset.source)
 """)
@@ -172,7 +175,7 @@ def test_interrupted_search_resumes_without_redoing_trials(prepared, tmp_path):
     script.write_text(INTERRUPTIBLE_SEARCH)
     killed = subprocess.run([sys.executable, str(script), str(root), "2"], capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL
-    project = root / "models" / "tuning" / "smoke-random"
+    (project,) = (root / "models" / "tuning").glob("smoke-random-*")
     finished = {name: mtime for name, mtime in trial_files(project).items()
                 if json.loads((project / name / "trial.json").read_text())["status"] == "COMPLETED"}
     assert sorted(finished) == ["trial_0", "trial_1"]
@@ -201,9 +204,10 @@ def test_retune_archives_the_earlier_search(prepared, tmp_path):
     profile = smoke_search(tuner="random", max_trials=1)
     tuner, summary = run_search(paths, dataset, profile)
     tuning.export_results(tuner, paths, summary, dataset.source)
-    archived = tuning.archive_search(paths.tuning_dir, tuning.project_name(profile))
-    assert (archived / "smoke-random" / "oracle.json").is_file()
-    assert {p.name for p in archived.iterdir()} == {"smoke-random", *tuning.EXPORTS}
+    project = tuning.project_name(profile, dataset.source)
+    archived = tuning.archive_search(paths.tuning_dir, project)
+    assert (archived / project / "oracle.json").is_file()
+    assert {p.name for p in archived.iterdir()} == {project, *tuning.EXPORTS}
     tuner, _ = run_search(paths, dataset, profile)  # a fresh search: trial 0 runs again
     assert list(tuner.oracle.trials) == ["0"]
     assert archived.parent == paths.tuning_dir / "archive"
