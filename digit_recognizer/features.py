@@ -150,10 +150,15 @@ def load_dataset(path: str | Path, expected_source: dict | None = None) -> Datas
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run notebook 02 first (`make prepare`)")
-    with np.load(path) as arrays:
-        fields = {k: arrays[k] for k in arrays.files if k != "source"}
-        source = json.loads(str(arrays["source"])) if "source" in arrays.files else {}
+    try:
+        with np.load(path) as arrays:
+            fields = {k: arrays[k] for k in arrays.files if k != "source"}
+            source = json.loads(str(arrays["source"])) if "source" in arrays.files else {}
+        dataset = Dataset(**fields, source=source)
+    except (OSError, ValueError, EOFError, TypeError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path}: damaged, not the data set notebook 02 writes ({type(error).__name__}: "
+                         f"{str(error)[:100]}): run notebook 02 again (`make prepare`)") from None
     if stale := source_differences(source, expected_source or {}):
         raise ValueError(f"{path} was prepared with other parameters ({stale}): "
                          "run notebook 02 again with these parameters")
-    return Dataset(**fields, source=source)
+    return dataset

@@ -185,12 +185,14 @@ def test_sha256sums_in_either_sha256sum_form_and_only_for_files_of_the_folder(tm
 
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
-    """A prepared data set and a one-trial search on it, exported as notebook 03 does."""
+    """A prepared data set, saved as notebook 02 does, and a one-trial search on it, exported as notebook
+    03 does."""
     root = tmp_path_factory.mktemp("searched")
     paths = config.output_paths(root)
     raw = data.load_data(None)
     source = features.dataset_source({"profile": "smoke", "seed": 7, "data_dir": ""}, raw.files)
     dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=200, source=source)
+    features.save_dataset(dataset, paths.dataset_file)
     profile = Settings(profile="smoke", tuner="random", max_trials=1).run_profile
     training.set_determinism(7)
     tuner = tuning.make_tuner(profile, paths.tuning_dir, 7, dataset.source)
@@ -299,6 +301,27 @@ def test_make_kaggle_push_on_a_damaged_kernel_folder_names_the_file(tmp_path):
     with pytest.raises(RecordError, match=r"kernel-metadata\.json, field 'id': missing is not what the "
                                           r"project writes there: write the kernel folder again"):
         kaggle_api.push_kernel(tmp_path, api=object(), credentials_found=True)
+
+
+# case: (what dataset.npz is made to hold)
+DAMAGED_DATASETS = {"cut short": lambda b: b[: len(b) // 2], "empty": lambda b: b"",
+                    "another array file": lambda b: _npz(other=np.zeros(3))}
+
+
+def _npz(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("damage", DAMAGED_DATASETS.values(), ids=DAMAGED_DATASETS.keys())
+def test_a_damaged_prepared_data_set_names_itself_and_the_remedy(searched, tmp_path, damage):
+    paths, _ = searched
+    copy = tmp_path / "dataset.npz"
+    copy.write_bytes(damage(paths.dataset_file.read_bytes()))
+    with pytest.raises(ValueError, match=rf"^{copy}: damaged, not the data set notebook 02 writes .*run "
+                                         r"notebook 02 again \(`make prepare`\)"):
+        features.load_dataset(copy)
 
 
 # --- 3. stale state --------------------------------------------------------------------------------
