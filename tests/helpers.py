@@ -1,4 +1,4 @@
-"""Plain helpers the test files share: small valid Kaggle CSVs, and the fake Kaggle credentials."""
+"""Plain helpers the test files share: small valid Kaggle CSVs, fake Kaggle credentials, the prepared sample."""
 
 import gzip
 from pathlib import Path
@@ -27,3 +27,16 @@ def pixel_rows(count: int, seed: int = 0) -> list[list[int]]:
 
 def train_rows(count: int = 3, seed: int = 0) -> list[list[int]]:
     return [[i % 10, *row] for i, row in enumerate(pixel_rows(count, seed))]
+
+
+def prepared_sample(root: Path, max_train_images: int):
+    """(paths, dataset): the embedded sample prepared for profile smoke, seed 7, saved under `root` as
+    notebook 02 saves it."""
+    from digit_recognizer import config, data, features
+
+    paths = config.output_paths(root)
+    raw = data.load_data(None)
+    source = features.dataset_source({"profile": "smoke", "seed": 7, "data_dir": ""}, raw.files)
+    dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=max_train_images, source=source)
+    features.save_dataset(dataset, paths.dataset_file)
+    return paths, dataset

@@ -25,7 +25,7 @@ from digit_recognizer.files import RecordError
 from digit_recognizer.provenance import ProvenanceError
 from digit_recognizer.settings import Settings
 from digit_recognizer.submission import make_submission
-from tests.helpers import pixel_rows, train_rows, write_csv
+from tests.helpers import pixel_rows, prepared_sample, train_rows, write_csv
 
 HEADER = ["label", *[f"pixel{i}" for i in range(784)]]
 
@@ -187,12 +187,7 @@ def test_sha256sums_in_either_sha256sum_form_and_only_for_files_of_the_folder(tm
 def searched(tmp_path_factory):
     """A prepared data set, saved as notebook 02 does, and a one-trial search on it, exported as notebook
     03 does."""
-    root = tmp_path_factory.mktemp("searched")
-    paths = config.output_paths(root)
-    raw = data.load_data(None)
-    source = features.dataset_source({"profile": "smoke", "seed": 7, "data_dir": ""}, raw.files)
-    dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=200, source=source)
-    features.save_dataset(dataset, paths.dataset_file)
+    paths, dataset = prepared_sample(tmp_path_factory.mktemp("searched"), max_train_images=200)
     profile = Settings(profile="smoke", tuner="random", max_trials=1).run_profile
     training.set_determinism(7)
     tuner = tuning.make_tuner(profile, paths.tuning_dir, 7, dataset.source)

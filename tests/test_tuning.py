@@ -15,13 +15,14 @@ import keras_tuner as kt
 import pandas as pd
 import pytest
 
-from digit_recognizer import config, data, features, tuning
+from digit_recognizer import config, tuning
 from digit_recognizer.augment import AUGMENTATION
 from digit_recognizer.config import SettingError
 from digit_recognizer.model import hyperparameters_from
 from digit_recognizer.settings import Settings
 from digit_recognizer.training import set_determinism
 from digit_recognizer.tuning import archive_search, tunable_values
+from tests.helpers import prepared_sample
 
 
 def smoke_search(**settings):
@@ -36,13 +37,7 @@ def build_model_defaults():
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """A root folder holding the smoke profile's prepared dataset, as notebook 02 writes it."""
-    root = tmp_path_factory.mktemp("prepared")
-    paths = config.output_paths(root)
-    raw = data.load_data(None)
-    source = features.dataset_source({"profile": "smoke", "seed": 7, "data_dir": ""}, raw.files)
-    dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=300, source=source)
-    features.save_dataset(dataset, paths.dataset_file)
-    return paths, dataset
+    return prepared_sample(tmp_path_factory.mktemp("prepared"), max_train_images=300)
 
 
 def run_search(paths, dataset, profile):
