@@ -1,4 +1,4 @@
-"""Plain helpers the test files share: small valid Kaggle CSVs, fake Kaggle credentials, the prepared sample."""
+"""Plain helpers the test files share: small valid Kaggle CSVs, fake Kaggle credentials, a prepared sample."""
 
 import gzip
 from pathlib import Path
