@@ -14,7 +14,7 @@ import pandas as pd
 
 from .augment import AUGMENTATION
 from .config import Profile
-from .features import split_train_validation
+from .features import source_differences, split_train_validation
 from .files import RecordError, atomic_path, read_record, write_json
 from .memory import peak_memory_mb
 from .model import active_values, build_model, value_problem
@@ -241,10 +241,10 @@ def search_on_record(paths, dataset_source: dict) -> tuple[dict | None, str]:
         return None, f"the search space's defaults: no search on record ({best_file} not found)"
     remedy = "run notebook 03 (`make tune`) again, or `make retune` to start a fresh search"
     record = read_record(record_file, remedy) if record_file.is_file() else {}
-    made_from = record.get("made_from")
-    if made_from != dataset_identity(dataset_source):
-        why = "it records no data set" if made_from is None else \
-            f"its data set differs: {_identity_differences(made_from, dataset_identity(dataset_source))}"
+    made_from, expected = record.get("made_from"), dataset_identity(dataset_source)
+    if made_from != expected:
+        why = "it records no data set" if not isinstance(made_from, dict) else \
+            f"its data set differs: {source_differences(made_from, expected)}"
         return None, (f"the search space's defaults: the search on record in {record_file} was made on "
                       f"another prepared data set ({why}); run notebook 03 (`make tune`) to search this one")
     best = read_record(best_file, remedy)
@@ -260,7 +260,3 @@ def search_on_record(paths, dataset_source: dict) -> tuple[dict | None, str]:
                   f"{record.get('trials')} trials): trial {trial.get('trial_id')}, validation accuracy "
                   f"{score}")
 
-
-def _identity_differences(recorded: dict, expected: dict) -> str:
-    return ", ".join("other data files" if key == "sha256" else f"{key} {recorded.get(key)!r}, now {value!r}"
-                     for key, value in expected.items() if recorded.get(key) != value)

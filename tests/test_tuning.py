@@ -96,7 +96,8 @@ def test_search_on_record_is_used_only_for_the_data_it_was_made_on(prepared, tmp
                                              "trials): trial 0, validation accuracy 0.")
     other = dataset.source | {"seed": 8}
     values, why = tuning.search_on_record(paths, other)
-    assert values is None and "made on another prepared data set (its data set differs: seed 7, now 8)" in why
+    assert values is None
+    assert "made on another prepared data set (its data set differs: seed: 7, now 8)" in why
     other = 16 if best["filters_0"] != 16 else 24  # another value the search space allows
     paths.best_hyperparameters_file.write_text(json.dumps(best | {"filters_0": other}))
     with pytest.raises(ValueError, match="best_hyperparameters.json is not the choice .*search.json records"):
