@@ -14,7 +14,7 @@ from numbers import Integral, Real
 
 from .config import MAX_SEED, TUNER_NAMES
 from .messages import SettingError, quote
-from .profiles import DEFAULT_PROFILE, PROFILES, Profile
+from .profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 
 
 def _whole(value) -> bool:
@@ -22,8 +22,10 @@ def _whole(value) -> bool:
 
 
 def _profile(value):
-    if not (isinstance(value, str) and value in PROFILES):
-        return f"unknown profile {quote(value)}; choose one of {sorted(PROFILES)}"
+    try:
+        get_profile(value)
+    except SettingError as error:  # profiles.get_profile's own check and message
+        return error.problem
 
 
 def _seed(value):
