@@ -72,7 +72,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 setup: $(VENV)/.installed ## Create .venv and install the pinned requirements (the other targets do it too)
 
 data: setup ## Get the data: Kaggle's files into data/raw/ (SOURCE=mnist: build them from public MNIST)
-	$(PY) -m digit_recognizer.download --source $(SOURCE) $(if $(SEED),--seed $(SEED))
+	$(PY) -m digit_recognizer.dataset.download --source $(SOURCE) $(if $(SEED),--seed $(SEED))
 
 # tune, train and submission run notebooks 01-02 first only when data/processed/dataset.npz is missing or
 # was prepared from other inputs (profile, seed, data folder, the data files' SHA-256)

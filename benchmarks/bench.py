@@ -16,12 +16,12 @@ each step is measured in the same run, and the tuned job's first member is the f
 searched hyperparameters: the search's gain at the final training length.
 
 Each record is written to `results[-NAME].json` as soon as its job ends, and the table
-`RESULTS[-NAME].md` is rewritten from the records. Run again, a job whose record was made by the same
-code, on the same data and settings, is skipped: a run cut short loses only the job under way. A job's
-code is the lock file, jobs.py, the package modules the job imports and, for a project job, its profile
-(`jobs.fingerprint`): the reference recipe's records outlive a change to the project's profiles. NAME
-defaults to the data folder's name without a leading "mnist-" (`../shared/data/mnist-full` -> `full`),
-and to none for the embedded sample.
+`RESULTS[-NAME].md` is generated from the records (never edit it by hand). Run again, a job whose record
+was made from the same inputs is skipped: a run cut short loses only the job under way. A record's inputs
+(`lineage`) are the data files, the job's profile, the library versions, any hyperparameters file, and
+what the job computes: its probe (`jobs.probe`, the job in miniature on the sample), which a refactor
+leaves as it was and a change of recipe moves. NAME defaults to the data folder's name without a leading
+"mnist-" (`../shared/data/mnist-full` -> `full`), and to none for the embedded sample.
 """
 
 from __future__ import annotations
@@ -39,13 +39,16 @@ from pathlib import Path
 import numpy as np
 
 from digit_recognizer.config import PROJECT_DIR
-from digit_recognizer.files import atomic_path, read_json, write_json
-from digit_recognizer.manifest import git_state, library_versions, now
+from digit_recognizer.dataset import checksums, locate
+from digit_recognizer.manifest import git_state, library_versions
+from digit_recognizer.plumbing import lineage
+from digit_recognizer.plumbing.files import atomic_path, now, read_json, write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # jobs.py, beside this file, also when imported
 import jobs  # noqa: E402
 from jobs import JOBS, TTA_SHIFTS  # noqa: E402
 
+COMPUTING_LIBRARIES = ("tensorflow", "keras", "keras-tuner", "numpy", "scikit-learn")
 DEFAULT_JOBS = JOBS[:3]  # tuned (the search, then the ensemble) only when asked for
 
 
@@ -64,33 +67,50 @@ def spawn(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file:
             last = line
     if child.returncode:
         raise SystemExit(f"{job} (seed {seed}) failed with exit code {child.returncode}")
-    result = json.loads(last)
-    unfingerprinted = set(result.pop("modules")) - jobs.fingerprint_modules(job)
-    if unfingerprinted:  # the record could outlive a change to these: refuse it
-        raise SystemExit(f"{job} (seed {seed}) imported package modules its fingerprint leaves out: "
-                         f"{sorted(unfingerprinted)}; add them to jobs.py's module lists")
-    return result
+    return json.loads(last)
 
 
 def data_fingerprint(data_dir: str) -> str:
-    from digit_recognizer import data
-
-    hashes = data.file_hashes(data.locate_data(data_dir or None))
+    hashes = checksums.file_hashes(locate.locate_data(data_dir or None))
     return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run_identity(args, job: str) -> dict:
-    """What a record of `job` must share with this run to be reused instead of run again: the code the job
-    runs, the data, and for the project's jobs any hyperparameters file given."""
+def probes(args, job_names: list[str]) -> dict[str, list]:
+    """Each job's probe (`jobs.probe`), computed now in one fresh process."""
+    command = [sys.executable, str(Path(jobs.__file__)), "--probe", *job_names,
+               "--hyperparameters", args.hyperparameters] + (["--smoke"] if args.smoke else [])
+    print(f"==> probing what {', '.join(job_names)} compute", flush=True)
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})
+    if done.returncode:
+        raise SystemExit(f"probing {', '.join(job_names)} failed with exit code {done.returncode}:\n"
+                         f"{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_inputs(args, job: str) -> dict:
+    """What a record of `job` must have been made from to be reused (`lineage`), but for its probe: the
+    data, the job's profile, the libraries that compute, and for the project's jobs any hyperparameters
+    file given."""
     given = Path(args.hyperparameters).read_bytes() if args.hyperparameters and job != "reference" else b""
-    return {"code": jobs.fingerprint(job, args.smoke), "data": data_fingerprint(args.data_dir),
-            "smoke": args.smoke,
+    profile = jobs.job_profile(job, args.smoke)
+    versions = library_versions()
+    return {"data": data_fingerprint(args.data_dir), "smoke": args.smoke,
+            "profile": profile.as_dict() if profile else None,
+            "versions": {name: versions[name] for name in COMPUTING_LIBRARIES},
             "hyperparameters_file": hashlib.sha256(given).hexdigest()[:16] if given else ""}
 
 
-def on_record(records: list[dict], job: str, seed: int, identity: dict) -> dict | None:
-    return next((r for r in records if r["job"] == job and r["seed"] == seed
-                 and all(r.get(k) == v for k, v in identity.items())), None)
+def why_not_reused(record: dict, inputs: dict, probe: list) -> str:
+    """Why a record cannot stand for this run; "" if it can."""
+    made_from = record.get("made_from")
+    if not isinstance(made_from, dict) or not lineage.is_intact(made_from):
+        return "it records no inputs, or they were edited"
+    if not lineage.matches(made_from, inputs):
+        return lineage.differences(made_from, inputs) or "other inputs"
+    if not jobs.same_computation(record.get("probe"), probe):
+        return "the job computes other results now (its probe moved)"
+    return ""
 
 
 def results_files(results_dir: str | Path, name: str) -> tuple[Path, Path]:
@@ -155,7 +175,7 @@ def report(results: list[dict], command: str, smoke: bool) -> str:
 
 def step_gains(results: list[dict]) -> list[str]:
     """Held-out errors as each step is added, all from the runs above (mean over seeds)."""
-    from digit_recognizer.config import get_profile
+    from digit_recognizer.profiles import get_profile
 
     def mean(job, value):
         rows = [value(r) for r in results if r["job"] == job]
@@ -251,14 +271,21 @@ def main(argv=None) -> int:
                                               if args.name is None else args.name)
     command = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
     records = read_json(records_file) if records_file.is_file() else []
+    selected = [j for j in JOBS if j in args.jobs]
+    probed = probes(args, selected)
     for seed in args.seeds:
-        for job in (j for j in JOBS if j in args.jobs):
-            identity = run_identity(args, job)
-            if found := on_record(records, job, seed, identity):
+        for job in selected:
+            inputs = run_inputs(args, job)
+            found = next((r for r in records if (r["job"], r["seed"]) == (job, seed)), None)
+            if found and not (why := why_not_reused(found, inputs, probed[job])):
                 print(f"==> {job}, seed {seed}: on record from {found['date']}, skipped", flush=True)
                 continue
+            if found:
+                print(f"==> {job}, seed {seed}: the record from {found.get('date')} is retired ({why})",
+                      flush=True)
             record = spawn(job, seed, args.smoke, args.data_dir, args.hyperparameters)
-            record |= identity | git_state() | {"date": now()}
+            record |= {"made_from": lineage.record(inputs), "probe": probed[job], **git_state(),
+                       "date": now()}
             records = [r for r in records if (r["job"], r["seed"]) != (job, seed)] + [record]
             write_json(records, records_file)  # at once: a run cut short keeps every finished job
             write_report(records, command.strip(), args.smoke, report_file)

@@ -2,39 +2,40 @@
 time a 28,000-digit prediction. `bench.py` runs each job in a process of its own:
 
     python benchmarks/jobs.py JOB SEED [--data-dir DIR] [--hyperparameters FILE] [--smoke]
+    python benchmarks/jobs.py --probe JOB [JOB ...] [--hyperparameters FILE] [--smoke]
 
-prints the job's figures as one JSON line, last. `fingerprint(job)` names the code a job runs, so a record
-stays reusable until that code changes: the reference recipe's record survives a change of the project's
-profiles, and a profile's record a change of another profile.
+prints the job's figures (or each job's probe) as one JSON line, last. A record stays valid as long as its
+job computes the same thing: `probe(job)` runs the job's own code (loading, split, model, training,
+search, prediction) in miniature, seeded, on a few hundred digits of the embedded sample, and returns its
+predicted probabilities. A refactor that computes the same leaves them unchanged; a change to what a job
+computes moves them far past the float noise between CPUs (`same_computation`).
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import hashlib
 import json
-import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-PACKAGE = "digit_recognizer"
 JOBS = ("reference", "fast", "full", "tuned")
 ENSEMBLE_JOBS = ("full", "tuned")
 TUNED_PROFILE = {"tuned": "full"}  # the job that searches first, and the profile it runs
 TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # pixels (down, right)
 REFERENCE_VALIDATION_FRACTION = 0.1  # the public recipe's split, whatever the project's profiles use
-# The package modules each kind of job imports; the fingerprint follows their imports from there.
-REFERENCE_MODULES = ("config", "data", "features", "augment", "prediction", "scoring", "memory", "runtime",
-                     "submission")
-PROJECT_MODULES = (*REFERENCE_MODULES, "training", "tuning")
-# Stands in the fingerprint as the job's own profile, not as source: a change to one profile leaves the
-# other jobs' records valid.
-PROFILES_MODULE = "profiles"
+# The probe: the job in miniature, on the embedded sample. Two epochs, so a schedule's shape counts too.
+PROBE_SEED = 0
+PROBE_LABELLED_IMAGES = 1000  # the sample's first: split as the job splits, then capped
+PROBE_TRAIN_IMAGES = 256
+PROBE_TEST_IMAGES = 32
+PROBE_EPOCHS = 2
+# Probabilities that differ by less are the same computation (float noise between CPUs and instruction sets
+# is about 1e-6 after two epochs); a changed recipe moves them by far more.
+PROBE_TOLERANCE = 1e-3
 
 
 def reference_model():
@@ -42,7 +43,7 @@ def reference_model():
     import keras
     from keras import layers
 
-    from digit_recognizer.augment import augmentation
+    from digit_recognizer.modeling.augment import augmentation
 
     inputs = keras.Input((28, 28, 1))
     x = augmentation(rotation_degrees=10, zoom=0.1, shift=0.1,
@@ -61,17 +62,18 @@ def reference_model():
     return model
 
 
-def train_reference(dataset, seed: int, smoke: bool):
+def train_reference(dataset, seed: int, smoke: bool, epochs: int | None = None):
     """The recipe's training: batch 86, 30 epochs, learning rate halved on a plateau. Returns
     (model, epochs)."""
     import keras
 
-    from digit_recognizer.runtime import set_determinism
+    from digit_recognizer.plumbing.runtime import set_determinism
 
     set_determinism(seed)
     model = reference_model()
     halve_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", patience=3, factor=0.5, min_lr=1e-5)
-    history = model.fit(dataset.x_train, dataset.y_train, batch_size=86, epochs=1 if smoke else 30,
+    history = model.fit(dataset.x_train, dataset.y_train, batch_size=86,
+                        epochs=epochs or (1 if smoke else 30),
                         validation_data=(dataset.x_valid, dataset.y_valid), callbacks=[halve_lr], verbose=2)
     return model, len(history.epoch)
 
@@ -106,12 +108,14 @@ def shifted(images: np.ndarray, down: int, right: int) -> np.ndarray:
 
 def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file: str) -> dict:
     """Train, score, time a 28,000-digit prediction; returns the figures."""
-    from digit_recognizer import data, features, prediction
-    from digit_recognizer.memory import peak_memory_mb
-    from digit_recognizer.scoring import score
+    from digit_recognizer import features
+    from digit_recognizer.dataset import loading
+    from digit_recognizer.modeling import prediction
+    from digit_recognizer.modeling.prediction import score
+    from digit_recognizer.plumbing.memory import peak_memory_mb
     from digit_recognizer.submission import KAGGLE_TEST_ROWS
 
-    raw = data.load_data(data_dir or None)
+    raw = loading.load_data(data_dir or None)
     if raw.y_test is None:
         raise SystemExit(f"{raw.files.folder} has no test_labels.csv: nothing to score against")
     validation_fraction, max_train_images = split_settings(job, smoke)
@@ -143,17 +147,18 @@ def run_job(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_fil
         "predict_28000_seconds": round(predict_seconds, 2),
         "peak_memory_mb": peak_memory_mb(),
         **extra,
-        "modules": loaded_modules(),
     }
 
 
-def train_project(job: str, dataset, seed: int, smoke: bool, hyperparameters_file: str):
+def train_project(job: str, dataset, seed: int, smoke: bool, hyperparameters_file: str, shrink=None):
     """What `make run PROFILE=<job>` trains: the given hyperparameters, else the tuned job's search, else
-    the defaults. Returns (model, epochs, (training seconds, its CPU seconds), extra figures)."""
-    from digit_recognizer import training
-    from digit_recognizer.files import read_json
+    the defaults; `shrink` makes the profile a probe's. Returns (model, epochs, (training seconds, its CPU
+    seconds), extra figures)."""
+    from digit_recognizer.modeling import training
+    from digit_recognizer.plumbing.files import read_json
 
     profile = job_profile(job, smoke)
+    profile = shrink(profile) if shrink else profile
     hyperparameters = read_json(hyperparameters_file) if hyperparameters_file else None
     extra = {}
     if job in TUNED_PROFILE and not hyperparameters_file:
@@ -175,7 +180,7 @@ def timed(function, *args):
 
 def search(profile, dataset, seed: int) -> tuple[dict, float]:
     """The profile's search, as notebook 03 runs it, in a folder of its own: (best values, seconds)."""
-    from digit_recognizer import training, tuning
+    from digit_recognizer.modeling import training, tuning
 
     training.set_determinism(seed)
     with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
@@ -186,65 +191,55 @@ def search(profile, dataset, seed: int) -> tuple[dict, float]:
         return tuning.best_hyperparameters(tuner), round(seconds, 1)
 
 
-def loaded_modules() -> list[str]:
-    """The package's modules this process imported: `bench.py` checks the fingerprint covered them."""
-    return sorted(name.removeprefix(f"{PACKAGE}.") for name in sys.modules if name.startswith(f"{PACKAGE}."))
+def probe_profile(profile):
+    """A project job's profile shrunk to a probe: the same code paths (ensemble, search), little work."""
+    return replace(profile, max_train_images=PROBE_TRAIN_IMAGES, train_epochs=PROBE_EPOCHS, max_epochs=2,
+                   max_trials=2, ensemble_size=min(profile.ensemble_size, 2))
 
 
-def package_imports(module: str, root: Path = PROJECT_DIR) -> set[str]:
-    """The package modules `module`'s source imports, anywhere in it (function-level imports too)."""
-    imported = set()
-    for node in ast.walk(ast.parse((root / PACKAGE / f"{module}.py").read_text())):
-        if isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level == 1 or base == PACKAGE:
-                names = [base] if node.level == 1 and base else [alias.name for alias in node.names]
-                imported.update(names)
-            elif base.startswith(f"{PACKAGE}."):
-                imported.add(base.removeprefix(f"{PACKAGE}."))
-        elif isinstance(node, ast.Import):
-            imported.update(a.name.removeprefix(f"{PACKAGE}.") for a in node.names
-                            if a.name.startswith(f"{PACKAGE}."))
-    return {name for name in imported if (root / PACKAGE / f"{name}.py").is_file()}
+def probe(job: str, smoke: bool, hyperparameters_file: str = "") -> list[list[float]]:
+    """What the job computes, in miniature: its loading, split, training (its search first, for tuned) and
+    prediction, seeded, on the embedded sample; the predicted probabilities of the first test digits."""
+    from digit_recognizer import features
+    from digit_recognizer.dataset import loading
+    from digit_recognizer.modeling import prediction
+
+    raw = loading.load_data("sample")
+    labelled = slice(PROBE_LABELLED_IMAGES)
+    raw = replace(raw, x_train=raw.x_train[labelled], y_train=raw.y_train[labelled])
+    validation_fraction, _ = split_settings(job, smoke)
+    dataset = features.prepare_dataset(raw, validation_fraction, PROBE_SEED, PROBE_TRAIN_IMAGES)
+    if job == "reference":
+        model, _ = train_reference(dataset, PROBE_SEED, smoke, epochs=PROBE_EPOCHS)
+    else:
+        model, *_ = train_project(job, dataset, PROBE_SEED, smoke, hyperparameters_file, shrink=probe_profile)
+    probabilities = prediction.predict_probabilities(model, dataset.x_test[:PROBE_TEST_IMAGES])
+    return np.round(probabilities.astype(np.float64), 6).tolist()
 
 
-def module_closure(modules, root: Path = PROJECT_DIR) -> set[str]:
-    """`modules` and everything they import from the package, directly or not."""
-    found, todo = set(), list(modules)
-    while todo:
-        module = todo.pop()
-        if module not in found:
-            found.add(module)
-            todo.extend(package_imports(module, root))
-    return found
-
-
-def fingerprint_modules(job: str, root: Path = PROJECT_DIR) -> set[str]:
-    return module_closure(REFERENCE_MODULES if job == "reference" else PROJECT_MODULES, root)
-
-
-def fingerprint(job: str, smoke: bool, root: Path = PROJECT_DIR) -> str:
-    """The code a job runs: the lock file, this script, the package modules it imports (but profiles.py)
-    and, for a project job, its name (tuned searches first) and its profile's settings."""
-    files = [root / "requirements.txt", root / "benchmarks" / "jobs.py", root / PACKAGE / "__init__.py"]
-    files += [root / PACKAGE / f"{m}.py" for m in sorted(fingerprint_modules(job, root) - {PROFILES_MODULE})]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    if (profile := job_profile(job, smoke)) is not None:
-        digest.update(job.encode() + json.dumps(profile.as_dict(), sort_keys=True).encode())
-    return digest.hexdigest()[:16]
+def same_computation(recorded, probed) -> bool:
+    """Whether two probes are the same computation: every probability within PROBE_TOLERANCE."""
+    if not isinstance(recorded, list) or np.shape(recorded) != np.shape(probed):
+        return False
+    return bool(np.max(np.abs(np.asarray(recorded) - np.asarray(probed))) <= PROBE_TOLERANCE)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("job", choices=JOBS)
-    parser.add_argument("seed", type=int)
+    parser.add_argument("job", nargs="?", choices=JOBS)
+    parser.add_argument("seed", nargs="?", type=int)
+    parser.add_argument("--probe", nargs="+", choices=JOBS, default=[], help="the jobs to probe, no job run")
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--hyperparameters", default="")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
+    if args.probe:
+        probes = {job: probe(job, args.smoke, args.hyperparameters) for job in args.probe}
+        print(json.dumps(probes), flush=True)
+        return 0
+    if args.job is None or args.seed is None:
+        parser.error("JOB and SEED, or --probe JOB ...")
     figures = run_job(args.job, args.seed, args.smoke, args.data_dir, args.hyperparameters)
     print(json.dumps(figures), flush=True)
     return 0

@@ -6,11 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-# The run profiles are re-exported with the paths (they have a module of their own, so the benchmark
-# fingerprints each job by its own profile).
-from .messages import SettingError  # noqa: F401
-from .profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile  # noqa: F401
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 

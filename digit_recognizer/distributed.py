@@ -23,7 +23,7 @@ SETTINGS = ("profile", "seed", "output_dir", "tuner", "max_epochs", "max_trials"
             "deterministic", "mixed_precision")
 
 
-def configure(role: str, ip: str, port: int, worker_id: str = "") -> None:
+def set_tuner_environment(role: str, ip: str, port: int, worker_id: str = "") -> None:
     """Set the environment variables Keras Tuner reads when a tuner is created."""
     os.environ["KERASTUNER_TUNER_ID"] = "chief" if role == "chief" else (
         worker_id or f"worker-{socket.gethostname()}-{os.getpid()}")
@@ -42,8 +42,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     settings = from_options(parser, args, SETTINGS)
 
-    configure(args.role, args.ip, args.port, args.worker_id)
-    from . import features, runtime, training, tuning  # TensorFlow loads after the environment is set
+    set_tuner_environment(args.role, args.ip, args.port, args.worker_id)
+    from . import features
+    from .modeling import training, tuning  # TensorFlow loads after the environment is set
+    from .plumbing import runtime
 
     paths = output_paths(settings.output_dir or None)
     profile = settings.run_profile

@@ -13,9 +13,14 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .config import IMAGE_SIZE, NUM_CLASSES
-from .data import DataError, DataFiles, file_hashes
-from .files import atomic_path
-from .manifest import now
+from .dataset.checksums import file_hashes
+from .dataset.locate import DataFiles
+from .plumbing.files import atomic_path, now
+from .plumbing.lineage import differences
+from .plumbing.messages import DataError
+
+# The parts of dataset.npz's `source` that decide its contents.
+DATASET_INPUTS = ("sha256", "seed", "profile")
 
 
 def to_images(pixels: np.ndarray) -> np.ndarray:
@@ -128,11 +133,10 @@ def save_dataset(dataset: Dataset, path: str | Path) -> None:
             np.savez(f, **arrays, source=np.array(json.dumps(dataset.source, sort_keys=True)))
 
 
-def source_differences(recorded: dict, expected: dict) -> str:
-    """The expected entries a recorded `source` differs in, e.g. `seed: 7, now 8`; "" if none."""
-    return ", ".join(f"{key}: other files" if key == "sha256" else
-                     f"{key}: {recorded.get(key)!r}, now {value!r}"
-                     for key, value in expected.items() if recorded.get(key) != value)
+def dataset_identity(source: dict) -> dict:
+    """The inputs that decide a prepared data set's contents (`lineage`): the data files' SHA-256, the split's
+    seed and the profile; not when or from which path it was made."""
+    return {key: source.get(key) for key in DATASET_INPUTS}
 
 
 def recorded_source(path: str | Path) -> dict | None:
@@ -158,7 +162,7 @@ def load_dataset(path: str | Path, expected_source: dict | None = None) -> Datas
     except (OSError, ValueError, EOFError, TypeError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path}: damaged, not the data set notebook 02 writes ({type(error).__name__}: "
                          f"{str(error)[:100]}): run notebook 02 again (`make prepare`)") from None
-    if stale := source_differences(source, expected_source or {}):
+    if stale := differences(source, expected_source or {}):
         raise ValueError(f"{path} was prepared with other parameters ({stale}): "
                          "run notebook 02 again with these parameters")
     return dataset

@@ -17,8 +17,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from .config import DEFAULT_PROFILE, PROFILES, PROJECT_DIR, on_kaggle, output_paths
-from .files import RecordError, atomic_path, read_record, record_field
+from .config import PROJECT_DIR, on_kaggle, output_paths
+from .plumbing.files import RecordError, atomic_path, read_record, record_field
+from .profiles import DEFAULT_PROFILE, PROFILES
 
 COMPETITION = "digit-recognizer"
 COMPETITION_URL = f"https://www.kaggle.com/competitions/{COMPETITION}"
@@ -142,7 +143,7 @@ def submission_message(manifest: dict) -> str:
 def check_submission_run(paths) -> str:
     """The message for `paths.submission_file`, after checking it is a valid Kaggle submission and the
     one `paths.manifest_file` describes; SubmissionError or KaggleError say what is wrong."""
-    from .data import sha256
+    from .plumbing.files import sha256
     from .submission import KAGGLE_TEST_ROWS, check_file
 
     if not paths.manifest_file.is_file():

@@ -6,19 +6,13 @@ import json
 import platform
 import subprocess
 import sys
-from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
 from .config import PROJECT_DIR, SOURCE_CHECKOUT
-from .data import sha256
-from .files import read_record, write_json
+from .plumbing.files import now, read_record, sha256, write_json
 
 PACKAGES = ["tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill"]
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def library_versions() -> dict[str, str]:

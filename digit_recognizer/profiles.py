@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from .messages import SettingError, quote
+from .plumbing.messages import SettingError, quote
 
 DEFAULT_PROFILE = "full"
 

@@ -25,10 +25,12 @@ import nbclient
 import papermill as pm
 
 from .config import NOTEBOOKS_DIR, SAMPLE, OutputPaths, output_paths
-from .data import DataError, file_hashes, locate_data
-from .features import recorded_source, source_differences
-from .messages import shorten
-from .runlock import OutputFolderBusy, output_folder_lock
+from .dataset.checksums import file_hashes
+from .dataset.locate import locate_data
+from .features import recorded_source
+from .plumbing.lineage import differences
+from .plumbing.messages import DataError, shorten
+from .plumbing.runlock import OutputFolderBusy, output_folder_lock
 from .settings import add_options, from_options
 
 
@@ -117,8 +119,8 @@ def stale_dataset(paths: OutputPaths, parameters: dict) -> str:
     except DataError as error:
         return f"the data cannot be located ({shorten(str(error))})"
     expected = {key: parameters[key] for key in ("profile", "seed", "data_dir")} | {"sha256": hashes}
-    if differences := source_differences(recorded, expected):
-        return f"{paths.dataset_file} was prepared from other inputs ({differences})"
+    if changed := differences(recorded, expected):
+        return f"{paths.dataset_file} was prepared from other inputs ({changed})"
     return ""
 
 

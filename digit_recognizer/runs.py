@@ -13,9 +13,10 @@ import json
 import os
 from dataclasses import dataclass
 
-from .config import OutputPaths, Profile, output_paths
-from .messages import SettingError
-from .runlock import refuse_if_busy
+from .config import OutputPaths, output_paths
+from .plumbing.messages import SettingError
+from .plumbing.runlock import refuse_if_busy
+from .profiles import Profile
 from .settings import NAMES, Settings
 
 # Settings that tests give every notebook of a run, as JSON (e.g. {"profile": "smoke", "output_dir": ...}),
@@ -56,7 +57,8 @@ class RunContext:
     def load_dataset(self):
         """The prepared data set (notebook 02's), refused where it was made with other settings or from
         data files that have changed since (a new test.csv, say), with the remedy."""
-        from .data import file_hashes, locate_data
+        from .dataset.checksums import file_hashes
+        from .dataset.locate import locate_data
         from .features import load_dataset
 
         expected = self.source | {"sha256": file_hashes(locate_data(self.data_dir))}
@@ -81,7 +83,7 @@ def start(**parameters) -> RunContext:
     """The run's context, from a notebook's parameters (each a `Settings` field)."""
     overrides = settings_from_environment()
     settings = Settings(**parameters | overrides)  # a bad one stops here, naming it
-    from . import runtime  # TensorFlow: only once the settings are known to be good
+    from .plumbing import runtime  # TensorFlow: only once the settings are known to be good
 
     print(runtime.configure(settings.deterministic, settings.mixed_precision))
     paths = output_paths(settings.output_dir or None)

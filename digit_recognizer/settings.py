@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from numbers import Integral, Real
 
 from .config import MAX_SEED, TUNER_NAMES
-from .messages import SettingError, quote
+from .plumbing.messages import SettingError, quote
 from .profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .config import NUM_CLASSES
-from .files import atomic_path
-from .scoring import score as score_labels
+from .modeling.prediction import score
+from .plumbing.files import atomic_path
 
 COLUMNS = ["ImageId", "Label"]
 KAGGLE_TEST_ROWS = 28_000  # test.csv's images: one row each in a submission Kaggle accepts
@@ -52,9 +52,10 @@ def write_submission(submission: pd.DataFrame, path: str | Path, expected_rows: 
     return Path(path)
 
 
-def score(submission: pd.DataFrame, true_labels) -> dict:
-    """What the leaderboard would say: accuracy on the known test labels."""
-    return score_labels(true_labels, submission["Label"].to_numpy())
+def score_submission(true_labels, submission: pd.DataFrame) -> dict:
+    """What the leaderboard would say: the submission's accuracy on the known test labels (the arguments in
+    `prediction.score`'s order: truth first)."""
+    return score(true_labels, submission["Label"].to_numpy())
 
 
 def check_file(path: str | Path, expected_rows: int) -> pd.DataFrame:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer.data import PIXEL_COLUMNS
+from digit_recognizer.dataset import loading
+from digit_recognizer.dataset.loading import PIXEL_COLUMNS
 
 # Set in the smoke run's environment; no output may contain them.
 FAKE_KAGGLE = {"KAGGLE_USERNAME": "fake-user-5bd1e9", "KAGGLE_KEY": "fake-key-0c4f2a7d93e1"}
@@ -32,10 +33,10 @@ def train_rows(count: int = 3, seed: int = 0) -> list[list[int]]:
 def prepared_sample(root: Path, max_train_images: int):
     """(paths, dataset): the embedded sample prepared for profile smoke, seed 7, saved under `root` as
     notebook 02 saves it."""
-    from digit_recognizer import config, data, features
+    from digit_recognizer import config, features
 
     paths = config.output_paths(root)
-    raw = data.load_data(None)
+    raw = loading.load_data(None)
     source = features.dataset_source({"profile": "smoke", "seed": 7, "data_dir": ""}, raw.files)
     dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=max_train_images, source=source)
     features.save_dataset(dataset, paths.dataset_file)

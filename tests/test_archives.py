@@ -4,8 +4,8 @@ import zipfile
 
 import pytest
 
-from digit_recognizer.archives import extract_competition_zip
-from digit_recognizer.data import DataError
+from digit_recognizer.dataset.archives import extract_competition_zip
+from digit_recognizer.plumbing.messages import DataError
 
 CSVS = {"train.csv": "label,pixel0\n1,0\n", "test.csv": "pixel0\n0\n",
         "sample_submission.csv": "ImageId,Label\n1,0\n"}

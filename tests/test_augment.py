@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from digit_recognizer.augment import RandomStrokeWidth
-from digit_recognizer.training import set_determinism
+from digit_recognizer.modeling.augment import RandomStrokeWidth
+from digit_recognizer.modeling.training import set_determinism
 
 
 def stroke(rows: int = 28) -> np.ndarray:

@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 
-from digit_recognizer.batch_norm import recompute_statistics
-from digit_recognizer.model import build_model, hyperparameters_from
-from digit_recognizer.training import set_determinism
+from digit_recognizer.modeling.batch_norm import recompute_statistics
+from digit_recognizer.modeling.model import build_model, hyperparameters_from
+from digit_recognizer.modeling.training import set_determinism
 
 
 def model_with_stale_statistics(values=None) -> keras.Model:

@@ -4,12 +4,13 @@ import importlib.util
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from digit_recognizer.config import PROJECT_DIR
+from digit_recognizer.dataset import loading
 
 
 def bench(*args):
@@ -30,7 +31,7 @@ def test_benchmark_smoke_run_writes_records_and_a_table_and_reruns_only_what_is_
     assert [(r["job"], r["seed"]) for r in records] == [("reference", 3), ("fast", 3), ("full", 3)]
     for record in records:
         assert {"errors", "test_images", "train_images", "train_seconds", "predict_28000_seconds",
-                "peak_memory_mb", "commit", "code", "data"} <= set(record) and "modules" not in record
+                "peak_memory_mb", "commit", "made_from", "probe"} <= set(record)
     assert not any("search_seconds" in r for r in records)  # only the tuned job searches
 
     again = bench("--seeds", "3", "4", "--jobs", "reference", "fast", "--results-dir", str(tmp_path),
@@ -111,63 +112,48 @@ def test_step_table_lists_only_the_jobs_that_ran():
     assert "| fast training time at most 0.5 x the reference's | 40 (0.40 x) | 50 | yes |" in text
 
 
-def copy_of_the_code(root: Path) -> Path:
-    for pattern in ("requirements.txt", "benchmarks/jobs.py", "digit_recognizer/*.py"):
-        for path in PROJECT_DIR.glob(pattern):
-            (root / path.relative_to(PROJECT_DIR)).parent.mkdir(parents=True, exist_ok=True)
-            (root / path.relative_to(PROJECT_DIR)).write_bytes(path.read_bytes())
-    return root
+def test_a_record_outlives_a_refactor_and_is_retired_by_a_change_of_recipe(monkeypatch):
+    """The probe is what the job computes: the same after a rewrite that computes the same, other after a
+    change of recipe."""
+    from digit_recognizer import features
 
-
-def test_a_record_is_kept_until_the_code_its_job_runs_changes(tmp_path, monkeypatch):
     jobs = load_bench().jobs
-    root = copy_of_the_code(tmp_path)
+    before = jobs.probe("reference", True)
+    assert len(before) == jobs.PROBE_TEST_IMAGES and jobs.same_computation(before, jobs.probe("reference", True))
 
-    def fingerprints():
-        return {job: jobs.fingerprint(job, False, root) for job in jobs.JOBS}
+    def to_images_rewritten(pixels):  # the same numbers, another way
+        return np.divide(np.asarray(pixels).reshape(-1, 28, 28, 1), 255, dtype=np.float32)
 
-    before = fingerprints()
-    assert len(set(before.values())) == len(jobs.JOBS)
-    assert "model" in jobs.fingerprint_modules("fast", root) and "model" not in jobs.fingerprint_modules(
-        "reference", root)
-    (root / "digit_recognizer" / "profiles.py").write_text("# another profile\n")  # stands as the profile
-    monkeypatch.setitem(jobs_profiles(), "full", replace(jobs_profiles()["full"], train_epochs=46))
-    after = fingerprints()
-    assert after["full"] != before["full"] and after["tuned"] != before["tuned"]  # tuned runs full's profile
-    assert after["reference"] == before["reference"] and after["fast"] == before["fast"]
-    with (root / "digit_recognizer" / "model.py").open("a") as model_source:
-        model_source.write("# a change to the CNN\n")
-    after_model = fingerprints()
-    assert after_model["reference"] == before["reference"] and after_model["fast"] != before["fast"]
-    with (root / "digit_recognizer" / "data.py").open("a") as data_source:
-        data_source.write("# a change to loading\n")
-    assert jobs.fingerprint("reference", False, root) != before["reference"]
-    assert jobs.fingerprint("fast", True, root) != jobs.fingerprint("fast", False, root)  # the smoke profile
+    monkeypatch.setattr(features, "to_images", to_images_rewritten)
+    assert jobs.same_computation(before, jobs.probe("reference", True))
+
+    def to_images_scaled_otherwise(pixels):  # a change of recipe: pixels scaled to [0, 2]
+        return to_images_rewritten(pixels) * 2
+
+    monkeypatch.setattr(features, "to_images", to_images_scaled_otherwise)
+    assert not jobs.same_computation(before, jobs.probe("reference", True))
 
 
-def jobs_profiles() -> dict:
-    from digit_recognizer import profiles
-
-    return profiles.PROFILES
-
-
-def test_the_fingerprint_follows_imports_anywhere_in_a_module(tmp_path):
-    jobs = load_bench().jobs
-    package = tmp_path / "digit_recognizer"
-    package.mkdir()
-    (package / "a.py").write_text("from .b import x\n\ndef f():\n    from digit_recognizer import c\n")
-    (package / "b.py").write_text("import digit_recognizer.d\nfrom . import e\nimport numpy\n")
-    for name in "cde":
-        (package / f"{name}.py").write_text("")
-    assert jobs.module_closure(["a"], tmp_path) == set("abcde")
-    assert jobs.package_imports("b", tmp_path) == {"d", "e"}
+def test_a_record_is_reused_only_when_made_from_the_same_inputs():
+    bench_module = load_bench()
+    args = bench_module.argparse.Namespace(data_dir="", smoke=True, hyperparameters="")
+    inputs, probe = bench_module.run_inputs(args, "fast"), [[0.5] * 10]
+    record = {"made_from": bench_module.lineage.record(inputs), "probe": probe}
+    assert bench_module.why_not_reused(record, inputs, probe) == ""
+    assert bench_module.why_not_reused(record, inputs, [[0.5] * 9 + [0.502]]) == (
+        "the job computes other results now (its probe moved)")
+    longer = inputs | {"profile": inputs["profile"] | {"train_epochs": 4}}
+    assert bench_module.why_not_reused(record, longer, probe) == "profile.train_epochs 3, now 4"
+    edited = {"made_from": record["made_from"] | {"smoke": False}, "probe": probe}
+    assert bench_module.why_not_reused(edited, inputs, probe) == "it records no inputs, or they were edited"
+    assert bench_module.run_inputs(args, "reference")["profile"] is None  # no profile's change retires it
 
 
 def test_only_the_tuned_job_searches_and_it_trains_the_searchs_choice():
-    from digit_recognizer import data, features
+    from digit_recognizer import features
 
     jobs = load_bench().jobs
-    dataset = features.prepare_dataset(data.load_data(None), 0.1, 3, max_train_images=300)
+    dataset = features.prepare_dataset(loading.load_data(None), 0.1, 3, max_train_images=300)
     _, epochs, _, extra = jobs.train_project("tuned", dataset, 3, True, "")
     assert extra["search_seconds"] > 0 and extra["hyperparameters"]["conv_style"] in ("one_5x5", "two_3x3")
     assert epochs == jobs.job_profile("tuned", True).train_epochs

@@ -19,10 +19,13 @@ import numpy as np
 import papermill as pm
 import pytest
 
-from digit_recognizer import archives, config, data, features, kaggle_api, runner, runs, training, tuning
-from digit_recognizer.data import DataError
-from digit_recognizer.files import RecordError
-from digit_recognizer.provenance import ProvenanceError
+from digit_recognizer import config, features, kaggle_api, runner, runs
+from digit_recognizer.dataset import archives, checksums, loading, locate
+from digit_recognizer.modeling import search_record, training, tuning
+from digit_recognizer.modeling.training import ProvenanceError
+from digit_recognizer.plumbing import files
+from digit_recognizer.plumbing.files import RecordError
+from digit_recognizer.plumbing.messages import DataError
 from digit_recognizer.settings import Settings
 from digit_recognizer.submission import make_submission
 from tests.helpers import pixel_rows, prepared_sample, train_rows, write_csv
@@ -95,7 +98,7 @@ def test_a_hostile_or_conflicting_zip_is_refused_before_anything_is_written(tmp_
     build(folder / "digit-recognizer.zip")
     before = snapshot(folder)
     with pytest.raises(DataError, match=fragment) as caught:
-        data.data_files(folder)
+        locate.data_files(folder)
     assert str(folder) in str(caught.value) and "\n" not in str(caught.value)
     assert snapshot(folder) == before  # nothing written, nothing overwritten
 
@@ -115,9 +118,9 @@ def test_only_the_missing_files_are_unpacked_and_the_users_own_are_kept(tmp_path
     (folder / "test.csv").write_text(TEST)  # the same as the zip's: kept, not rewritten
     kept = (folder / "test.csv").stat().st_mtime_ns
     make_zip(folder / "digit-recognizer.zip", {"train.csv": TRAIN, "test.csv": TEST})
-    assert data.unpack_zips(folder) == [folder / "train.csv"]
+    assert locate.unpack_zips(folder) == [folder / "train.csv"]
     assert (folder / "test.csv").stat().st_mtime_ns == kept and (folder / "train.csv").read_text() == TRAIN
-    assert data.unpack_zips(folder) == []  # the zip and the files agree: nothing to do, no error
+    assert locate.unpack_zips(folder) == []  # the zip and the files agree: nothing to do, no error
 
 
 def zipped_bytes() -> bytes:
@@ -134,21 +137,21 @@ def test_a_csv_that_is_really_an_archive_says_so(tmp_path):
     (folder / "train.csv").write_bytes(zipped_bytes())
     with pytest.raises(DataError, match=r"train\.csv: a zip archive, not CSV text: rename it train\.csv\.zip"
                                         r" \(zips of Kaggle's files are unpacked"):
-        data.load_data(folder)
+        loading.load_data(folder)
     (folder / "train.csv").write_bytes(gzip.compress(TRAIN.encode()))
     with pytest.raises(DataError, match=r"train\.csv: gzip-compressed, not CSV text: rename it "
                                         r"train\.csv\.gz"):
-        data.load_data(folder)
+        loading.load_data(folder)
 
 
 def test_a_gz_that_unpacks_past_any_competition_file_is_refused_unread(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MAX_MEMBER_BYTES", 1_000)
+    monkeypatch.setattr(loading, "MAX_MEMBER_BYTES", 1_000)
     folder = tmp_path / "data"
     folder.mkdir()
     (folder / "test.csv").write_text(TEST)
     (folder / "train.csv.gz").write_bytes(gzip.compress(TRAIN.encode()))
     with pytest.raises(DataError, match=r"train\.csv\.gz: unpacked, holds more than 1,000 bytes"):
-        data.load_data(folder)
+        loading.load_data(folder)
 
 
 # --- 2. files the project reads back ----------------------------------------------------------------
@@ -175,12 +178,12 @@ def test_sha256sums_in_either_sha256sum_form_and_only_for_files_of_the_folder(tm
     (tmp_path / "test.csv").write_text(TEST)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "test.csv").write_text(TEST)
-    sha256sums(tmp_path, line.format(digest=data.sha256(tmp_path / "test.csv")))
+    sha256sums(tmp_path, line.format(digest=files.sha256(tmp_path / "test.csv")))
     if fragment is None:
-        assert data.verify_checksums(tmp_path) == ["test.csv"]
+        assert checksums.verify_checksums(tmp_path) == ["test.csv"]
     else:
         with pytest.raises(DataError, match=rf"SHA256SUMS, line 1: {fragment}"):
-            data.verify_checksums(tmp_path)
+            checksums.verify_checksums(tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +221,7 @@ def test_hyperparameters_read_back_are_checked_against_the_search_space(searched
     copy.search_summary_file.write_text(json.dumps(record))
     with pytest.raises(RecordError, match=rf"^{copy.best_hyperparameters_file}: {re.escape(fragment)}.*: run "
                                           r"notebook 03 \(`make tune`\) again"):
-        tuning.search_on_record(copy, dataset.source)
+        search_record.search_on_record(copy, dataset.source)
 
 
 # case: (the file, what it is made to hold, the message's fragment)
@@ -239,7 +242,7 @@ def test_damaged_search_records_are_one_error_naming_the_file(searched, tmp_path
     target = copy.best_hyperparameters_file if which == "best" else copy.search_summary_file
     target.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(RecordError, match=rf"^{target}: {fragment}"):
-        tuning.search_on_record(copy, dataset.source)
+        search_record.search_on_record(copy, dataset.source)
 
 
 def trained_root(tmp_path, dataset):
@@ -339,12 +342,12 @@ def test_notebooks_03_to_05_refuse_prepared_data_whose_files_changed_since(tmp_p
     write_csv(folder / "train.csv", HEADER, train_rows(40))
     write_csv(folder / "test.csv", HEADER[1:], pixel_rows(3))
     context = runs.start(profile="smoke", seed=3, data_dir=str(folder), output_dir=str(tmp_path / "out"))
-    raw = data.load_data(folder)
+    raw = loading.load_data(folder)
     source = features.dataset_source(context.source, raw.files)
     features.save_dataset(features.prepare_dataset(raw, 0.25, 3, source=source), context.paths.dataset_file)
     assert len(context.load_dataset().x_test) == 3
     write_csv(folder / "test.csv", HEADER[1:], pixel_rows(4))  # a new test.csv
-    with pytest.raises(ValueError, match=r"dataset\.npz was prepared with other parameters \(sha256: other "
+    with pytest.raises(ValueError, match=r"dataset\.npz was prepared with other parameters \(other data "
                                          r"files\): run notebook 02 again"):
         context.load_dataset()
 

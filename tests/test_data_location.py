@@ -7,14 +7,16 @@ import zipfile
 import nbformat
 import pytest
 
-from digit_recognizer import config, data, runner
+from digit_recognizer import config, runner
+from digit_recognizer.dataset import loading, locate
+from digit_recognizer.plumbing.messages import DataError
 from tests.helpers import pixel_rows, train_rows, write_csv
 
 
 def kaggle_csvs(folder, rows=12):
     folder.mkdir(parents=True, exist_ok=True)
-    write_csv(folder / "train.csv", data.TRAIN_COLUMNS, train_rows(rows))
-    write_csv(folder / "test.csv", data.TEST_COLUMNS, pixel_rows(4))
+    write_csv(folder / "train.csv", loading.TRAIN_COLUMNS, train_rows(rows))
+    write_csv(folder / "test.csv", loading.TEST_COLUMNS, pixel_rows(4))
     return folder
 
 
@@ -29,7 +31,7 @@ def zipped(archive, files):
 def raw_dir(tmp_path, monkeypatch):
     folder = tmp_path / "raw"
     folder.mkdir()
-    monkeypatch.setattr(data, "raw_data_dir", lambda: folder)
+    monkeypatch.setattr(locate, "raw_data_dir", lambda: folder)
     monkeypatch.delenv(config.KAGGLE_ENV, raising=False)
     return folder
 
@@ -46,7 +48,7 @@ def kaggle(tmp_path, monkeypatch):
 
 
 def test_empty_raw_folder_uses_the_sample_and_says_so(raw_dir, capsys):
-    files = data.locate_data()
+    files = locate.locate_data()
     assert files.is_sample
     out = capsys.readouterr().out
     assert f"no competition files in {raw_dir}" in out and "data: the embedded sample" in out
@@ -63,46 +65,46 @@ def test_partial_raw_folder_is_an_error_not_the_sample(raw_dir, present, missing
     for name in present:
         shutil.copy(raw_dir.parent / "full" / name, raw_dir / name)
     expected = rf"raw: holds {present[0]} but {missing}: .*sample is used only"
-    with pytest.raises(data.DataError, match=expected):
-        data.locate_data()
+    with pytest.raises(DataError, match=expected):
+        locate.locate_data()
     assert sorted(p.name for p in raw_dir.iterdir()) == present
 
 
 def test_whole_competition_zip_is_unpacked_checked_and_used(raw_dir, capsys):
     full = kaggle_csvs(raw_dir.parent / "full")
     zipped(raw_dir / "digit-recognizer.zip", [full / "train.csv", full / "test.csv"])
-    files = data.locate_data()
+    files = locate.locate_data()
     assert files.train == raw_dir / "train.csv" and files.test == raw_dir / "test.csv"
     assert files.description == f"Kaggle's competition files in {raw_dir}"
     assert (raw_dir / "train.csv").read_bytes() == (full / "train.csv").read_bytes()
     assert "unpacked digit-recognizer.zip" in capsys.readouterr().out
-    assert len(data.load_train(files.train)[0]) == 12
+    assert len(loading.load_train(files.train)[0]) == 12
 
 
 def test_per_file_zips_are_unpacked(raw_dir):
     full = kaggle_csvs(raw_dir.parent / "full")
     zipped(raw_dir / "train.csv.zip", [full / "train.csv"])
     zipped(raw_dir / "test.csv.zip", [full / "test.csv"])
-    files = data.locate_data()
+    files = locate.locate_data()
     assert (files.train.name, files.test.name) == ("train.csv", "test.csv")
 
 
 def test_corrupt_zip_is_a_clear_error_and_leaves_nothing_behind(raw_dir):
     (raw_dir / "digit-recognizer.zip").write_bytes(b"<html>Too many requests</html>")
-    with pytest.raises(data.DataError, match=r"digit-recognizer\.zip"):
-        data.locate_data()
+    with pytest.raises(DataError, match=r"digit-recognizer\.zip"):
+        locate.locate_data()
     assert [p.name for p in raw_dir.iterdir()] == ["digit-recognizer.zip"]
 
 
 def test_sample_by_name(raw_dir):
     kaggle_csvs(raw_dir)
-    assert data.locate_data(config.SAMPLE).is_sample  # even with Kaggle's files in data/raw
+    assert locate.locate_data(config.SAMPLE).is_sample  # even with Kaggle's files in data/raw
 
 
 def test_on_kaggle_the_competition_input_is_read_and_outputs_go_to_working(kaggle, capsys):
     kaggle_csvs(kaggle / "input" / "other-upload")
     kaggle_csvs(kaggle / "input" / "digit-recognizer")
-    files = data.locate_data()
+    files = locate.locate_data()
     assert files.folder == kaggle / "input" / "digit-recognizer"
     said = capsys.readouterr().out
     assert f"data: Kaggle's competition files in {kaggle / 'input' / 'digit-recognizer'}" in said
@@ -115,12 +117,12 @@ def test_on_kaggle_an_added_copy_of_the_data_is_found(kaggle, folder):
     kaggle_csvs(kaggle / "input" / "notes")  # holds no test.csv: skipped
     (kaggle / "input" / "notes" / "test.csv").unlink()
     kaggle_csvs(kaggle / "input" / folder)
-    assert data.locate_data().folder == kaggle / "input" / folder
+    assert locate.locate_data().folder == kaggle / "input" / folder
 
 
 def test_on_kaggle_without_data_is_an_error_that_says_what_to_do(kaggle):
-    with pytest.raises(data.DataError, match=r"input: no folder here holds train\.csv and test\.csv: add"):
-        data.locate_data()
+    with pytest.raises(DataError, match=r"input: no folder here holds train\.csv and test\.csv: add"):
+        locate.locate_data()
 
 
 @pytest.mark.e2e

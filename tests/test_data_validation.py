@@ -7,16 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from digit_recognizer.data import (
-    PIXEL_COLUMNS,
-    TRAIN_COLUMNS,
-    DataError,
-    RawData,
-    load_test,
-    load_train,
-    verify_checksums,
-)
+from digit_recognizer.dataset.checksums import verify_checksums
+from digit_recognizer.dataset.loading import PIXEL_COLUMNS, TRAIN_COLUMNS, RawData, load_test, load_train
 from digit_recognizer.features import check_splittable, prepare_dataset
+from digit_recognizer.plumbing.messages import DataError
 from tests.helpers import pixel_rows, train_rows
 
 ROWS = train_rows(3)

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digit_recognizer import download
-from digit_recognizer.archives import COMPETITION_FILES
-from digit_recognizer.data import load_data
+from digit_recognizer.dataset import download
+from digit_recognizer.dataset.archives import ZIP_MEMBERS
+from digit_recognizer.dataset.loading import load_data
 from tests.helpers import pixel_rows, train_rows, write_csv
 
 
@@ -35,7 +35,7 @@ def competition_zip(source):
     """The zip Kaggle sends, built from the small valid CSVs in `source`."""
     def download(zip_path):
         with zipfile.ZipFile(zip_path, "w") as z:
-            for name in COMPETITION_FILES:
+            for name in ZIP_MEMBERS:
                 z.write(source / name, name)
     return download
 
@@ -51,7 +51,7 @@ def test_download_with_credentials_unzips_into_raw(tmp_path):
     raw = tmp_path / "raw"
     assert download.download_kaggle(raw, api=api, credentials_found=True) is True
     assert api.calls == ["digit-recognizer"]
-    assert sorted(p.name for p in raw.iterdir()) == sorted(COMPETITION_FILES)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(ZIP_MEMBERS)
     loaded = load_data(raw)
     assert loaded.x_train.shape == (4, 784) and loaded.y_test is None
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from digit_recognizer.data import load_data
+from digit_recognizer.dataset.loading import load_data
 from digit_recognizer.features import load_dataset, prepare_dataset, save_dataset, to_images
 
 
@@ -54,7 +54,7 @@ def test_dataset_prepared_with_other_parameters_is_refused(sample, tmp_path):
     dataset = prepare_dataset(sample, 0.1, seed=3, max_train_images=100, source=source)
     save_dataset(dataset, tmp_path / "d.npz")
     assert load_dataset(tmp_path / "d.npz", source).source == source
-    with pytest.raises(ValueError, match="seed: 3, now 4"):
+    with pytest.raises(ValueError, match="seed 3, now 4"):
         load_dataset(tmp_path / "d.npz", source | {"seed": 4})
 
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from digit_recognizer import config, kaggle_api
-from digit_recognizer.data import sha256
 from digit_recognizer.kaggle_api import KaggleError, kaggle_credentials_found
+from digit_recognizer.plumbing.files import sha256
 from digit_recognizer.submission import SubmissionError, make_submission
 
 
@@ -355,7 +355,7 @@ def test_colab_secrets_reach_the_notebooks_own_process_and_a_child_is_told_why_n
 def test_the_readme_says_to_download_in_the_notebooks_own_process_on_colab():
     readme = (config.PROJECT_DIR / "README.md").read_text()
     colab = readme.split("## Run on Colab")[1].split("\n## ")[0]
-    assert "download.kaggle_files()" in colab and "!python -m digit_recognizer.download" not in colab
+    assert "download.kaggle_files()" in colab and "!python -m digit_recognizer.dataset.download" not in colab
 
 
 def test_the_readme_quotes_the_kaggle_cells_the_kernel_folder_holds():

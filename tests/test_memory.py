@@ -6,8 +6,8 @@ from collections import namedtuple
 import psutil
 import pytest
 
-from digit_recognizer import memory
-from digit_recognizer.memory import MIB, peak_memory_mb
+from digit_recognizer.plumbing import memory
+from digit_recognizer.plumbing.memory import MIB, peak_memory_mb
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="getrusage is Unix-only")

@@ -4,8 +4,8 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from digit_recognizer.model import build_model, ensemble, hyperparameters_from
-from digit_recognizer.training import set_determinism
+from digit_recognizer.modeling.model import build_model, ensemble, hyperparameters_from
+from digit_recognizer.modeling.training import set_determinism
 
 
 def test_default_model_maps_images_to_class_probabilities():

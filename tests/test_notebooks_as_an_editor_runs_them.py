@@ -15,7 +15,7 @@ import pytest
 
 from digit_recognizer import runner, runs
 from digit_recognizer.config import NOTEBOOKS_DIR
-from digit_recognizer.training import model_hyperparameters
+from digit_recognizer.modeling.training import model_hyperparameters
 
 pytestmark = pytest.mark.e2e
 NOTEBOOKS = {nb.stem[:2]: nb for nb in runner.notebooks()}
@@ -105,4 +105,4 @@ def test_a_setting_changed_in_one_notebook_only_is_refused_by_the_next_with_the_
     with mock.patch.dict(os.environ, {runs.TEST_SETTINGS_ENV: json.dumps(settings)}):
         with pytest.raises(nbclient.exceptions.CellExecutionError) as caught:
             run_all("04", out, edit=lambda source: re.sub(r"^seed = 42", "seed = 8", source, flags=re.M))
-    assert "was prepared with other parameters (seed: 42, now 8): run notebook 02 again" in str(caught.value)
+    assert "was prepared with other parameters (seed 42, now 8): run notebook 02 again" in str(caught.value)

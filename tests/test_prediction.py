@@ -6,15 +6,15 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from digit_recognizer.model import build_model, ensemble
-from digit_recognizer.prediction import (
+from digit_recognizer.modeling.model import build_model, ensemble
+from digit_recognizer.modeling.prediction import (
     ModelFileError,
     ensemble_members,
     forward_pass,
     load_model,
     predict_probabilities,
 )
-from digit_recognizer.training import set_determinism
+from digit_recognizer.modeling.training import set_determinism
 
 
 def test_an_ensemble_predicts_member_by_member_with_the_same_result():

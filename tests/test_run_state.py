@@ -11,14 +11,18 @@ import textwrap
 import numpy as np
 import pytest
 
-from digit_recognizer import config, data, features, runlock, runner, training
-from digit_recognizer.model import build_model, hyperparameters_from
-from digit_recognizer.provenance import ProvenanceError
+from digit_recognizer import config, features, profiles, runner
+from digit_recognizer.dataset import locate
+from digit_recognizer.modeling import training
+from digit_recognizer.modeling.model import build_model, hyperparameters_from
+from digit_recognizer.modeling.training import ProvenanceError
+from digit_recognizer.plumbing import runlock
 
 KILLABLE_TRAINING = textwrap.dedent("""
     import dataclasses, os, sys
     import keras
-    from digit_recognizer import config, data, features, training
+    from digit_recognizer import config, features
+    from digit_recognizer.modeling import training
     backup, kill_after, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
     class Epochs(keras.callbacks.Callback):
@@ -29,8 +33,8 @@ KILLABLE_TRAINING = textwrap.dedent("""
             if epoch + 1 == kill_after:
                 os.kill(os.getpid(), 9)  # as abrupt as a power cut
 
-    profile = dataclasses.replace(config.get_profile("smoke"), train_epochs=4)
-    dataset = features.prepare_dataset(data.load_data(None), 0.1, 1, max_train_images=300,
+    profile = dataclasses.replace(profiles.get_profile("smoke"), train_epochs=4)
+    dataset = features.prepare_dataset(loading.load_data(None), 0.1, 1, max_train_images=300,
                                        source={"sha256": {"train.csv": "ab" * 32}, "seed": 1})
     _, history, _ = training.train_model(None, dataset, profile, seed=seed, verbose=0, backup_dir=backup,
                                          extra_callbacks=[Epochs()])
@@ -95,7 +99,7 @@ def test_a_backup_without_a_record_is_discarded_and_the_ensemble_backup_removed(
     backup = tmp_path / "training-backup"
     (backup / "member-1").mkdir(parents=True)
     (backup / "member-1" / "latest.weights.h5").write_bytes(b"weights of some earlier run")
-    profile = dataclasses.replace(config.get_profile("smoke"), train_epochs=1, ensemble_size=1)
+    profile = dataclasses.replace(profiles.get_profile("smoke"), train_epochs=1, ensemble_size=1)
     training.train_ensemble(None, tiny_dataset({"seed": 1}), profile, seed=3, verbose=0, backup_dir=backup)
     out = capsys.readouterr().out
     assert (f"discarding a training backup from another run (it records no data or parameters): {backup}"
@@ -139,7 +143,7 @@ def test_notebook_05_refuses_a_model_trained_on_other_prepared_data(trained_copy
 @pytest.mark.e2e
 def test_a_model_that_is_not_the_one_its_metrics_describe_is_refused(trained_copy):
     paths = config.output_paths(trained_copy)
-    profile = config.get_profile("smoke")
+    profile = profiles.get_profile("smoke")
     dataset = features.load_dataset(paths.dataset_file)
     assert training.load_trained_model(paths, dataset, profile, 7).output_shape == (None, 10)
     best = json.loads(paths.best_hyperparameters_file.read_text())
@@ -155,7 +159,7 @@ def test_a_model_that_is_not_the_one_its_metrics_describe_is_refused(trained_cop
 
 HOLD_THE_LOCK = textwrap.dedent("""
     import sys, time
-    from digit_recognizer.runlock import output_folder_lock
+    from digit_recognizer.plumbing.runlock import output_folder_lock
     with output_folder_lock(sys.argv[1], "make run (the first run)"):
         print("HOLDING", flush=True)
         time.sleep(300)
@@ -213,7 +217,7 @@ def test_a_later_notebook_reuses_a_current_dataset_and_reprepares_a_stale_one(tr
     code = runner.main(["--profile", "smoke", "--seed", "8", "--output-dir", str(out), "05"])
     assert code == 1  # the model was trained with seed 7: notebook 05 refuses it
     printed = capsys.readouterr().out
-    assert (f"==> {dataset_file} was prepared from other inputs (seed: 7, now 8): running 01_load_data.ipynb "
+    assert (f"==> {dataset_file} was prepared from other inputs (seed 7, now 8): running 01_load_data.ipynb "
             "and 02_prepare_features.ipynb first") in printed
     assert "==> [1/3] 01_load_data.ipynb" in printed
     assert features.recorded_source(dataset_file)["seed"] == 8
@@ -226,11 +230,11 @@ def test_changed_data_files_make_the_dataset_stale(tmp_path, capsys):
         (folder / name).write_text(f"{name} as it was\n")
     parameters = {"profile": "smoke", "seed": 3, "data_dir": str(folder)}
     assert runner.stale_dataset(paths, parameters) == f"{paths.dataset_file} is missing or unreadable"
-    source = features.dataset_source(parameters, data.locate_data(folder))
+    source = features.dataset_source(parameters, locate.locate_data(folder))
     features.save_dataset(tiny_dataset(source), paths.dataset_file)
     assert runner.stale_dataset(paths, parameters) == ""
     (folder / "test.csv").write_text("test.csv, changed\n")
     assert runner.stale_dataset(paths, parameters) == (f"{paths.dataset_file} was prepared from other inputs "
-                                                       "(sha256: other files)")
+                                                       "(other data files)")
     assert runner.stale_dataset(paths, parameters | {"profile": "fast"}).endswith(
-        "(profile: 'smoke', now 'fast', sha256: other files)")
+        "(profile 'smoke', now 'fast'; other data files)")

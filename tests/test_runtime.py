@@ -9,7 +9,8 @@ import pytest
 SCRIPT = textwrap.dedent("""
     import sys
     import keras, tensorflow as tf
-    from digit_recognizer import runtime, training
+    from digit_recognizer.plumbing import runtime
+    from digit_recognizer.modeling import training
     from tensorflow.python.framework import config as tf_config
     deterministic = sys.argv[1] == "1"
     print(runtime.configure(deterministic=deterministic))
@@ -31,7 +32,7 @@ def test_op_determinism_follows_the_switch(tmp_path, deterministic, said, enable
 
 
 def test_mixed_precision_without_a_gpu_is_refused_with_the_setting_named():
-    from digit_recognizer import runtime
+    from digit_recognizer.plumbing import runtime
 
     if runtime.gpus():
         pytest.skip("a GPU is visible")

@@ -14,8 +14,9 @@ import numpy as np
 import papermill as pm
 import pytest
 
-from digit_recognizer import config, distributed, runner, runs, settings
-from digit_recognizer.config import PROFILES, SettingError
+from digit_recognizer import config, distributed, profiles, runner, runs, settings
+from digit_recognizer.plumbing.messages import SettingError
+from digit_recognizer.profiles import PROFILES
 from digit_recognizer.settings import Settings
 from tests.helpers import train_rows, write_csv
 
@@ -48,7 +49,7 @@ def test_settings_name_the_bad_setting(settings, setting, fragment):
 
 
 def test_profiles_smoke_fast_and_full():
-    assert set(PROFILES) == {"smoke", "fast", "full"} and config.DEFAULT_PROFILE == "full"
+    assert set(PROFILES) == {"smoke", "fast", "full"} and profiles.DEFAULT_PROFILE == "full"
     assert PROFILES["smoke"].max_train_images and PROFILES["full"].max_train_images is None
     assert PROFILES["full"].ensemble_size > 1 and PROFILES["fast"].ensemble_size == 1
     # the final training keeps 2% as a check (full) or a tenth (fast); a search always scores its trials on
@@ -67,7 +68,7 @@ def test_good_settings_give_the_profile_with_the_search_settings_given():
 
 
 def test_every_tuner_name_has_a_tuner():
-    from digit_recognizer import tuning
+    from digit_recognizer.modeling import tuning
 
     assert set(tuning.TUNERS) == set(config.TUNER_NAMES)
 
@@ -156,7 +157,8 @@ def test_tests_give_every_notebook_settings_through_one_environment_variable(tmp
 # Turning op determinism off in a notebook: the switch takes effect before the notebook seeds anything.
 DETERMINISM_OFF = """
 from tensorflow.python.framework import config as tf_config
-from digit_recognizer import runs, training
+from digit_recognizer import runs
+from digit_recognizer.modeling import training
 runs.start(output_dir={root!r}, deterministic=False)
 training.set_determinism(7)
 print("op determinism", tf_config.is_op_determinism_enabled())

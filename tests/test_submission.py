@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from digit_recognizer.submission import SubmissionError, make_submission, score, write_submission
+from digit_recognizer.submission import SubmissionError, make_submission, score_submission, write_submission
 from digit_recognizer.submission import main as check_submission
 
 
@@ -30,13 +30,13 @@ def test_bad_submission_is_rejected_and_old_file_kept(tmp_path, frame, expected)
 
 
 def test_score_counts_errors():
-    result = score(make_submission([1, 2, 3, 4]), np.array([1, 2, 0, 4]))
+    result = score_submission(np.array([1, 2, 0, 4]), make_submission([1, 2, 3, 4]))
     assert result == {"images": 4, "accuracy": 0.75, "errors": 1}
 
 
 def test_score_refuses_predictions_that_do_not_match_the_labels():
     with pytest.raises(ValueError, match="3 predictions for 4 known labels"):
-        score(make_submission([1, 2, 3]), np.array([1, 2, 0, 4]))
+        score_submission(np.array([1, 2, 0, 4]), make_submission([1, 2, 3]))
 
 
 def test_wrong_shape_submission_gets_a_message_not_a_traceback(tmp_path, capsys):

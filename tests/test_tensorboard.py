@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from digit_recognizer import config, data, features, tensorboard_logs, training, tuning
+from digit_recognizer import config, features, profiles
+from digit_recognizer.dataset import loading
+from digit_recognizer.modeling import training, tuning
+from digit_recognizer.plumbing import tensorboard_logs
 
-PROFILE = dataclasses.replace(config.get_profile("smoke"), train_epochs=2, ensemble_size=1)
+PROFILE = dataclasses.replace(profiles.get_profile("smoke"), train_epochs=2, ensemble_size=1)
 
 
 @pytest.fixture(scope="module")
 def dataset():
-    return features.prepare_dataset(data.load_data(None), 0.1, 7, max_train_images=200)
+    return features.prepare_dataset(loading.load_data(None), 0.1, 7, max_train_images=200)
 
 
 def events(folder):

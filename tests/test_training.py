@@ -2,7 +2,7 @@
 
 import pytest
 
-from digit_recognizer.training import cosine_learning_rate
+from digit_recognizer.modeling.training import cosine_learning_rate
 
 
 def test_cosine_schedule_decays_from_the_start_to_one_percent():

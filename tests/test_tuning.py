@@ -15,13 +15,14 @@ import keras_tuner as kt
 import pandas as pd
 import pytest
 
-from digit_recognizer import config, tuning
-from digit_recognizer.augment import AUGMENTATION
-from digit_recognizer.config import SettingError
-from digit_recognizer.model import hyperparameters_from
+from digit_recognizer import config, profiles
+from digit_recognizer.modeling import search_record, tuning
+from digit_recognizer.modeling.augment import AUGMENTATION
+from digit_recognizer.modeling.model import hyperparameters_from
+from digit_recognizer.modeling.training import set_determinism
+from digit_recognizer.modeling.tuning import archive_search, tunable_values
+from digit_recognizer.plumbing.messages import SettingError
 from digit_recognizer.settings import Settings
-from digit_recognizer.training import set_determinism
-from digit_recognizer.tuning import archive_search, tunable_values
 from tests.helpers import prepared_sample
 
 
@@ -75,33 +76,33 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
 
 def test_the_search_scores_its_trials_on_training_digits_of_its_own(prepared):
     _, dataset = prepared
-    x, y, x_valid, y_valid = tuning.search_split(dataset, config.get_profile("smoke"), 7)
+    x, y, x_valid, y_valid = tuning.search_split(dataset, profiles.get_profile("smoke"), 7)
     assert len(x) + len(x_valid) == len(dataset.x_train) and len(x_valid) == 30  # a tenth of 300
     pixels = {image.tobytes() for image in dataset.x_train}
     assert all(image.tobytes() in pixels for image in x_valid)  # none of the final validation digits
     assert set(y_valid) == set(range(10))  # stratified
-    again = tuning.search_split(dataset, config.get_profile("smoke"), 7)
+    again = tuning.search_split(dataset, profiles.get_profile("smoke"), 7)
     assert (again[2] == x_valid).all()  # seeded
 
 
 def test_search_on_record_is_used_only_for_the_data_it_was_made_on(prepared, tmp_path):
     _, dataset = prepared
     paths = config.output_paths(tmp_path)
-    values, why = tuning.search_on_record(paths, dataset.source)
+    values, why = search_record.search_on_record(paths, dataset.source)
     assert values is None and why.startswith("the search space's defaults: no search on record")
     tuner, summary = run_search(paths, dataset, smoke_search(tuner="random", max_trials=1))
     _, best = tuning.export_results(tuner, paths, summary, dataset.source)
-    values, why = tuning.search_on_record(paths, dataset.source)
+    values, why = search_record.search_on_record(paths, dataset.source)
     assert values == best and why.startswith(f"the search in models/tuning/{summary['project']} (random, 1 "
                                              "trials): trial 0, validation accuracy 0.")
     other = dataset.source | {"seed": 8}
-    values, why = tuning.search_on_record(paths, other)
+    values, why = search_record.search_on_record(paths, other)
     assert values is None
-    assert "made on another prepared data set (its data set differs: seed: 7, now 8)" in why
+    assert "made on another prepared data set (its data set differs: seed 7, now 8)" in why
     other = 16 if best["filters_0"] != 16 else 24  # another value the search space allows
     paths.best_hyperparameters_file.write_text(json.dumps(best | {"filters_0": other}))
     with pytest.raises(ValueError, match="best_hyperparameters.json is not the choice .*search.json records"):
-        tuning.search_on_record(paths, dataset.source)
+        search_record.search_on_record(paths, dataset.source)
 
 
 # search settings, the message the settings check refuses them with
@@ -137,9 +138,10 @@ def test_time_budget_stops_new_trials(prepared, tmp_path):
 
 INTERRUPTIBLE_SEARCH = textwrap.dedent("""
     import os, sys
-    from digit_recognizer import config, features, tuning
+    from digit_recognizer import config, features
+    from digit_recognizer.modeling import tuning
     from digit_recognizer.settings import Settings
-    from digit_recognizer.training import set_determinism
+    from digit_recognizer.modeling.training import set_determinism
     root, kill_at = sys.argv[1], sys.argv[2]
     paths = config.output_paths(root)
     profile = Settings(profile="smoke", tuner="random", max_epochs=1, max_trials=4).run_profile

@@ -12,16 +12,16 @@ import keras
 import numpy as np
 import pandas as pd
 
+from ..features import dataset_identity
+from ..plumbing.files import atomic_path, now, read_json, read_record, write_json
+from ..plumbing.lineage import describe, differences, is_intact, matches, record
+from ..plumbing.runtime import set_determinism
+from ..plumbing.tensorboard_logs import tensorboard_callback
+from ..profiles import Profile
 from .batch_norm import recompute_statistics
-from .config import Profile
-from .files import atomic_path, read_json, read_record, write_json
-from .manifest import now
 from .model import build_model, ensemble, hyperparameters_from
 from .prediction import evaluate, load_model
-from .provenance import ProvenanceError, describe, differences, is_intact, matches, record, training_identity
-from .runtime import set_determinism
-from .tensorboard_logs import tensorboard_callback
-from .tuning import search_on_record
+from .search_record import search_on_record
 
 # Beside a training backup: what the training that made it ran on.
 BACKUP_RECORD = "trained-on.json"
@@ -107,9 +107,15 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
     return ensemble(members), histories, member_metrics, seconds
 
 
+class ProvenanceError(ValueError):
+    """A model trained on other data or parameters than the current ones."""
+
+
 def trained_on(dataset, profile: Profile, seed: int, hyperparameters: dict | None) -> dict:
-    """The identity of a training: the prepared data set, profile, seed and every hyperparameter."""
-    return training_identity(dataset.source, profile, seed, model_hyperparameters(hyperparameters))
+    """What a training is made from (`lineage`): the prepared data set, profile, seed and every
+    hyperparameter (the defaults filled in)."""
+    return {"seed": seed, "profile": profile.as_dict(), "data": dataset_identity(dataset.source),
+            "hyperparameters": model_hyperparameters(hyperparameters)}
 
 
 def claim_backup(backup_dir: str | Path, identity: dict) -> None:
@@ -124,7 +130,8 @@ def claim_backup(backup_dir: str | Path, identity: dict) -> None:
             found = None
         if not matches(found, identity):
             if any(p.is_file() and p.name != BACKUP_RECORD for p in backup_dir.rglob("*")):
-                why = differences(found, identity) if found else "it records no data or parameters"
+                why = (differences(found, identity) or "recorded in an older format") if found else \
+                    "it records no data or parameters"
                 print(f"discarding a training backup from another run ({why}): {backup_dir}; "
                       "training starts at epoch 1", flush=True)
             shutil.rmtree(backup_dir)
@@ -133,7 +140,7 @@ def claim_backup(backup_dir: str | Path, identity: dict) -> None:
 
 def planned_hyperparameters(paths, dataset) -> tuple[dict | None, str]:
     """What notebook 04 trains with, and where it comes from: the choice of the search on record for
-    the prepared `dataset`, else None, the model's defaults (`tuning.search_on_record`)."""
+    the prepared `dataset`, else None, the model's defaults (`search_record.search_on_record`)."""
     return search_on_record(paths, dataset.source)
 
 
@@ -196,7 +203,7 @@ def load_trained_model(paths, dataset, profile: Profile, seed: int) -> keras.Mod
     if found and not matches(found, expected):
         raise ProvenanceError(f"{model_file} was trained on {describe(found)}; the prepared data and "
                               f"parameters are {describe(expected)}: {remedy} (differing: "
-                              f"{differences(found, expected)})")
+                              f"{differences(found, expected) or 'recorded in an older format'})")
     model = load_model(model_file)
     if weights_sha256(model) != found["weights_sha256"]:
         raise ProvenanceError(f"{model_file} is not the model {metrics_file} describes (other weights): "

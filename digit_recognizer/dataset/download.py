@@ -11,11 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .archives import extract_competition_zip
-from .config import SAMPLE_DATA_DIR, external_data_dir, raw_data_dir
-from .data import LABEL_COLUMNS, PIXEL_COLUMNS, TRAIN_COLUMNS, DataError, sha256
-from .files import atomic_path
-from .kaggle_api import (
+from ..config import SAMPLE_DATA_DIR, external_data_dir, raw_data_dir
+from ..kaggle_api import (
     COMPETITION,
     COMPETITION_URL,
     TOKEN_STEPS,
@@ -23,7 +20,11 @@ from .kaggle_api import (
     authenticated_api,
     kaggle_credentials_found,
 )
-from .settings import DEFAULTS
+from ..plumbing.files import atomic_path, sha256
+from ..plumbing.messages import DataError
+from ..settings import DEFAULTS
+from .archives import extract_competition_zip
+from .loading import LABEL_COLUMNS, PIXEL_COLUMNS, TRAIN_COLUMNS
 
 DEFAULT_SEED = DEFAULTS["seed"]
 

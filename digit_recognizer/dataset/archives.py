@@ -2,8 +2,7 @@
 
 Bounded before anything is written (members, declared sizes, compression ratio, and the bytes actually
 read), never overwriting a file the folder holds: a member already there with the same content is kept,
-one with other content stops the unpacking, naming both. Imports nothing from the package at load time,
-so `data.py` may import it; errors are `data.DataError`.
+one with other content stops the unpacking, naming both. Errors are `DataError`s.
 """
 
 from __future__ import annotations
@@ -15,7 +14,11 @@ import zipfile
 import zlib
 from pathlib import Path
 
-COMPETITION_FILES = ("train.csv", "test.csv", "sample_submission.csv")
+from ..plumbing.messages import DataError
+
+# What Kaggle's website and `kaggle competitions download` give: the whole competition zipped, or one file.
+COMPETITION_ZIP = "digit-recognizer.zip"
+ZIP_MEMBERS = ("train.csv", "test.csv", "sample_submission.csv")  # what a competition zip holds
 REQUIRED_FILES = ("train.csv", "test.csv")
 # Kaggle's train.csv is 76 MB and compresses about 8 times; these bounds leave room and stop a zip bomb.
 MAX_MEMBERS = 100
@@ -24,10 +27,6 @@ MAX_RATIO = 200
 CHUNK = 1 << 20
 
 
-def _error(message: str):
-    from .data import DataError  # late: data.py may import this module
-
-    return DataError(message)
 
 
 def _not_a_zip(archive: Path) -> str:
@@ -43,23 +42,23 @@ def _not_a_zip(archive: Path) -> str:
 def required_members(archive: Path) -> tuple[str, ...]:
     """A per-file zip (`train.csv.zip`) must hold that file; any other, train.csv and test.csv."""
     inner = archive.name.removesuffix(".zip")
-    return (inner,) if inner in COMPETITION_FILES else REQUIRED_FILES
+    return (inner,) if inner in ZIP_MEMBERS else REQUIRED_FILES
 
 
 def check_bounds(name: str, infos: list[zipfile.ZipInfo], wanted: list[zipfile.ZipInfo]) -> None:
     """Refuse, before anything is written, an archive that could fill the disk or is encrypted."""
     if len(infos) > MAX_MEMBERS:
-        raise _error(f"{name}: holds {len(infos):,} members, more than the {MAX_MEMBERS} a competition zip "
-                     "could: not Kaggle's archive")
+        raise DataError(f"{name}: holds {len(infos):,} members, more than the {MAX_MEMBERS} a competition "
+                        "zip could: not Kaggle's archive")
     for info in wanted:
         if info.flag_bits & 0x1:
-            raise _error(f"{name}: member {info.filename} is encrypted: unzip it yourself (with its "
+            raise DataError(f"{name}: member {info.filename} is encrypted: unzip it yourself (with its "
                          "password) into the data folder")
         if info.file_size > MAX_MEMBER_BYTES:
-            raise _error(f"{name}: member {info.filename} would unpack to {info.file_size:,} bytes, more "
+            raise DataError(f"{name}: member {info.filename} would unpack to {info.file_size:,} bytes, more "
                          f"than the {MAX_MEMBER_BYTES:,} a competition file could: not Kaggle's archive")
         if info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise _error(f"{name}: member {info.filename} would unpack to {info.file_size:,} bytes from "
+            raise DataError(f"{name}: member {info.filename} would unpack to {info.file_size:,} bytes from "
                          f"{info.compress_size:,}, a ratio no CSV of digits has (a zip bomb?): not Kaggle's "
                          "archive")
 
@@ -78,7 +77,7 @@ def copy_bounded(source, target, info: zipfile.ZipInfo, name: str) -> None:
     for block in iter(lambda: source.read(CHUNK), b""):
         written += len(block)
         if written > info.file_size:
-            raise _error(f"{name}: member {info.filename} holds more than the {info.file_size:,} bytes it "
+            raise DataError(f"{name}: member {info.filename} holds more than the {info.file_size:,} bytes it "
                          "declares: damaged or forged archive")
         target.write(block)
 
@@ -91,15 +90,15 @@ def extract_competition_zip(archive: Path, dest: Path, shown_as: str | None = No
     sample_submission.csv); a per-file zip (`test.csv.zip`) must hold its own file. The archive's bounds
     are checked first (`check_bounds`); a member `dest` already holds is kept when its content is the
     same (CRC-32) and refused otherwise. Every member written is read in full, CRC checked, into a temp
-    folder inside `dest` before any is renamed into place, so a bad archive raises `data.DataError` naming
+    folder inside `dest` before any is renamed into place, so a bad archive raises `DataError` naming
     the file (`shown_as`, default the path) and member, and leaves `dest` as it was.
     """
     archive, dest = Path(archive), Path(dest)
     name = shown_as or str(archive)
     if not archive.is_file():
-        raise _error(f"{name}: not found")
+        raise DataError(f"{name}: not found")
     if not zipfile.is_zipfile(archive):
-        raise _error(f"{name}: {_not_a_zip(archive)}")
+        raise DataError(f"{name}: {_not_a_zip(archive)}")
     try:
         with zipfile.ZipFile(archive) as zipped:
             infos = zipped.infolist()
@@ -107,20 +106,20 @@ def extract_competition_zip(archive: Path, dest: Path, shown_as: str | None = No
             missing = [m for m in required_members(archive) if m not in members]
             if missing:
                 held = ", ".join(sorted(members)[:10]) or "nothing"
-                raise _error(f"{name}: holds no {' or '.join(missing)} (it holds: {held})")
-            wanted = [members[m] for m in COMPETITION_FILES if m in members]
+                raise DataError(f"{name}: holds no {' or '.join(missing)} (it holds: {held})")
+            wanted = [members[m] for m in ZIP_MEMBERS if m in members]
             check_bounds(name, infos, wanted)
             present = [info for info in wanted if (dest / info.filename).exists()]
             for info in present:
                 if not (dest / info.filename).is_file() or file_crc32(dest / info.filename) != info.CRC:
-                    raise _error(f"{dest / info.filename}: differs from the {info.filename} in {name}; "
+                    raise DataError(f"{dest / info.filename}: differs from the {info.filename} in {name}; "
                                  "nothing was unpacked, and neither was changed: keep one (delete or move "
                                  "the other) and run again")
             wanted = [info for info in wanted if info not in present]
             if not wanted:
                 return []
             if dest.is_dir() and not os.access(dest, os.W_OK):
-                raise _error(f"{name}: cannot unpack it here (read-only folder): unzip it into a writable "
+                raise DataError(f"{name}: cannot unpack it here (read-only folder): unzip it into a writable "
                              "folder and give that folder as the data folder")
             dest.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(dir=dest, prefix=".unzip-"))
@@ -130,11 +129,11 @@ def extract_competition_zip(archive: Path, dest: Path, shown_as: str | None = No
                         with zipped.open(info) as source, open(staging / info.filename, "wb") as target:
                             copy_bounded(source, target, info, name)
                     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
-                        raise _error(f"{name}: member {info.filename} cannot be read ({error})") from None
+                        raise DataError(f"{name}: member {info.filename} cannot be read ({error})") from None
                 for info in wanted:
                     os.replace(staging / info.filename, dest / info.filename)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     except zipfile.BadZipFile as error:
-        raise _error(f"{name}: damaged zip archive ({error})") from None
+        raise DataError(f"{name}: damaged zip archive ({error})") from None
     return [dest / info.filename for info in wanted]

@@ -9,10 +9,10 @@ import keras
 import keras_tuner as kt
 from keras import layers
 
+from ..config import IMAGE_SIZE, NUM_CLASSES
 from .augment import AUGMENTATION, augmentation
-from .config import IMAGE_SIZE, NUM_CLASSES
-from .prediction import ENSEMBLE_NAME
 
+ENSEMBLE_NAME = "digit_cnn_ensemble"  # `ensemble`'s averaging model
 # Faster-moving batch-norm statistics than Keras' 0.99 suit short runs on small data.
 BN_MOMENTUM = 0.9
 # Filter choices per block; the middle one is the default (32 then 64, as in Deotte's MNIST CNNs).

@@ -12,16 +12,16 @@ import keras_tuner as kt
 import numpy as np
 import pandas as pd
 
+from ..features import dataset_identity, split_train_validation
+from ..plumbing.files import atomic_path, write_json
+from ..plumbing.lineage import fingerprint
+from ..plumbing.memory import peak_memory_mb
+from ..plumbing.tensorboard_logs import tensorboard_callback
+from ..profiles import Profile
 from .augment import AUGMENTATION
-from .config import Profile
-from .features import source_differences, split_train_validation
-from .files import RecordError, atomic_path, read_record, write_json
-from .memory import peak_memory_mb
-from .model import active_values, build_model, value_problem
-from .provenance import dataset_identity, fingerprint
-from .tensorboard_logs import tensorboard_callback
+from .model import active_values, build_model
+from .search_record import OBJECTIVE
 
-OBJECTIVE = "val_accuracy"
 RESULT_COLUMNS = (OBJECTIVE, "val_loss", "epochs", "seconds")  # per trial, from its metrics
 WORKER_FILE = "worker.txt"
 TUNERS = {"hyperband": kt.Hyperband, "bayesian": kt.BayesianOptimization, "random": kt.RandomSearch}
@@ -230,33 +230,3 @@ def export_results(tuner: kt.Tuner, paths, summary: dict, dataset_source: dict) 
     write_json(best, paths.best_hyperparameters_file)
     write_json(record, paths.search_summary_file)
     return table, best
-
-
-def search_on_record(paths, dataset_source: dict) -> tuple[dict | None, str]:
-    """What notebook 04 trains: (the hyperparameters of the search on record for this prepared data set,
-    where it came from), or (None, why the search space's defaults). A search made on other data is
-    named, never used; best_hyperparameters.json must be the choice search.json records."""
-    best_file, record_file = paths.best_hyperparameters_file, paths.search_summary_file
-    if not best_file.is_file():
-        return None, f"the search space's defaults: no search on record ({best_file} not found)"
-    remedy = "run notebook 03 (`make tune`) again, or `make retune` to start a fresh search"
-    record = read_record(record_file, remedy) if record_file.is_file() else {}
-    made_from, expected = record.get("made_from"), dataset_identity(dataset_source)
-    if made_from != expected:
-        why = "it records no data set" if not isinstance(made_from, dict) else \
-            f"its data set differs: {source_differences(made_from, expected)}"
-        return None, (f"the search space's defaults: the search on record in {record_file} was made on "
-                      f"another prepared data set ({why}); run notebook 03 (`make tune`) to search this one")
-    best = read_record(best_file, remedy)
-    if problem := value_problem(best):
-        raise RecordError(f"{best_file}: {problem}: {remedy}")
-    if best != record.get("best_hyperparameters"):
-        raise RecordError(f"{best_file} is not the choice {record_file} records: {remedy}")
-    trial = record.get("best_trial") or {}
-    score = trial.get(OBJECTIVE)
-    score = f"{score:.4f}" if isinstance(score, float) else score
-    folder = (paths.tuning_dir / str(record.get("project"))).relative_to(paths.root)  # the same on re-runs
-    return best, (f"the search in {folder} ({record.get('tuner')}, "
-                  f"{record.get('trials')} trials): trial {trial.get('trial_id')}, validation accuracy "
-                  f"{score}")
-

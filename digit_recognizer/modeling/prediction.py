@@ -1,4 +1,5 @@
-"""Predictions of a trained model: a saved model loaded safely, class probabilities, and its scores."""
+"""Predictions of a trained model: a saved model loaded safely, class probabilities, and their scores
+(the accuracy and error count every report uses)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ import numpy as np
 import tensorflow as tf
 from sklearn.metrics import confusion_matrix
 
-from .config import IMAGE_SIZE, NUM_CLASSES
-from .scoring import score
+from ..config import IMAGE_SIZE, NUM_CLASSES
+from .model import ENSEMBLE_NAME
 
-ENSEMBLE_NAME = "digit_cnn_ensemble"  # `model.ensemble`'s averaging model
+
+def score(labels, predicted) -> dict:
+    """Images, accuracy and errors of `predicted` digits against the true `labels`."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    if len(predicted) != len(labels):
+        raise ValueError(f"{len(predicted)} predictions for {len(labels)} known labels")
+    return {"images": int(len(labels)), "accuracy": float((predicted == labels).mean()),
+            "errors": int((predicted != labels).sum())}
 
 
 def ensemble_members(model: keras.Model) -> list[keras.Model]:

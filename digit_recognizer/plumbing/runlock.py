@@ -15,8 +15,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .files import write_json
-from .manifest import now
+from .files import now, write_json
 
 LOCK_NAME = ".run.lock"
 HOLDER_NAME = ".run.lock.json"

@@ -1,11 +1,14 @@
-"""Files written atomically, and JSON: a failed run never leaves a half-written output behind."""
+"""Files written atomically, JSON records, file digests and record time stamps: a failed run never leaves a
+half-written output behind."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -64,3 +67,17 @@ def record_field(record: dict, name: str, kind, path: str | Path, remedy: str):
         raise RecordError(f"{path}, field {name!r}: {'missing' if value is None else repr(value)[:60]} is "
                           f"not what the project writes there: {remedy}")
     return value
+
+
+def sha256(path: str | Path) -> str:
+    """The file's SHA-256, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def now() -> str:
+    """A record's time stamp: UTC, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

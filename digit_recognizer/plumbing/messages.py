@@ -1,5 +1,5 @@
-"""Errors in run settings, and bounded quotes of user input in error messages: a 20 MB cell gives a short
-message, not a 20 MB one."""
+"""Errors in run settings and data files, and bounded quotes of user input in error messages: a 20 MB
+cell gives a short message, not a 20 MB one."""
 
 from __future__ import annotations
 
@@ -26,3 +26,17 @@ class SettingError(ValueError):
     def __init__(self, setting: str, problem: str):
         super().__init__(f"{setting}: {problem}")
         self.setting, self.problem = setting, problem
+
+
+class DataError(ValueError):
+    """A data file is missing or malformed; the message names the file, line and column."""
+
+
+def fail(path, message: str, line: int | None = None, column: str | None = None):
+    """Raise a DataError: `<path>, line <line>, column '<column>': <message>`."""
+    where = str(path)
+    if line is not None:
+        where += f", line {line}"
+    if column is not None:
+        where += f", column {quote(column)}"
+    raise DataError(f"{where}: {message}")
