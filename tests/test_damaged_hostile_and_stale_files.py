@@ -19,9 +19,11 @@ import numpy as np
 import papermill as pm
 import pytest
 
-from digit_recognizer import archives, config, data, features, kaggle_api, runner, runs, training, tuning
+from digit_recognizer import archives, config, data, features, runner, runs, training, tuning
 from digit_recognizer.data import DataError
 from digit_recognizer.files import RecordError
+from digit_recognizer.kaggle_api import kernel
+from digit_recognizer.kaggle_api.__main__ import main as kaggle_main
 from digit_recognizer.provenance import ProvenanceError
 from digit_recognizer.settings import Settings
 from digit_recognizer.submission import make_submission
@@ -285,7 +287,7 @@ def test_make_submit_on_a_damaged_run_record_is_one_line(tmp_path, capsys, text,
     make_submission(np.arange(28_000) % 10).to_csv(paths.submission_file, index=False)
     paths.models_dir.mkdir()
     paths.manifest_file.write_text(text)
-    assert kaggle_api.main(["submit", "--output-dir", str(tmp_path)]) == 1
+    assert kaggle_main(["submit", "--output-dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert out.startswith("error: ") and fragment in out and "(`make submission`) again" in out
     assert "Traceback" not in out and len(out.splitlines()) == 1
@@ -295,7 +297,7 @@ def test_make_kaggle_push_on_a_damaged_kernel_folder_names_the_file(tmp_path):
     (tmp_path / "kernel-metadata.json").write_text('{"title": "no id"}')
     with pytest.raises(RecordError, match=r"kernel-metadata\.json, field 'id': missing is not what the "
                                           r"project writes there: write the kernel folder again"):
-        kaggle_api.push_kernel(tmp_path, api=object(), credentials_found=True)
+        kernel.push_kernel(tmp_path, api=object())
 
 
 # case: (what dataset.npz is made to hold)
