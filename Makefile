@@ -144,9 +144,10 @@ lint: setup ## Lint the package, tests and notebooks with ruff
 lab: setup ## Open JupyterLab on the project's environment, to run the notebooks by hand
 	$(PY) -m jupyter lab notebooks
 
-LOCK := $(PY) -m piptools compile --quiet --allow-unsafe --strip-extras --generate-hashes --no-emit-index-url \
-        --no-emit-find-links
-lock: setup ## Re-pin both hashed locks with pip-compile: requirements.in -> .txt, then requirements-dev.in -> .txt
+# one universal lock: markers for each Python (from requires-python's) and platform, a hash for every file
+LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11.5 --generate-hashes \
+        --no-strip-markers --no-emit-index-url
+lock: setup ## Re-pin both hashed locks with uv: requirements.in -> .txt, then requirements-dev.in -> .txt
 	$(LOCK) --output-file requirements.txt requirements.in
 	$(LOCK) --output-file requirements-dev.txt requirements-dev.in
 

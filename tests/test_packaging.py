@@ -26,9 +26,9 @@ pytestmark = pytest.mark.e2e  # every test here builds the wheel
 BUILD_SOURCES = ["pyproject.toml", "README.md", "LICENSE", "digit_recognizer", "notebooks", "data/sample"]
 # Tools pinned in requirements*.in that the package itself never imports, by the extra that offers them.
 NOT_RUNTIME = {"jupyterlab": "notebooks", "kaggle": "kaggle", "kagglehub": "kaggle", "pytest": "dev",
-               "pytest-xdist": "dev", "ruff": "dev", "import-linter": "dev", "build": "dev",
-               "pip-tools": "dev", "setuptools": None}
-DEVELOPMENT = {"pytest", "pytest-xdist", "ruff", "import-linter", "setuptools", "build", "pip-tools"}
+               "pytest-xdist": "dev", "ruff": "dev", "import-linter": "dev", "build": "dev", "uv": "dev",
+               "setuptools": None}
+DEVELOPMENT = {"pytest", "pytest-xdist", "ruff", "import-linter", "setuptools", "build", "uv"}
 LOCKS = {"requirements.txt": "requirements.in", "requirements-dev.txt": "requirements-dev.in"}
 
 
@@ -82,7 +82,7 @@ def test_every_lock_line_is_an_exact_pin_with_hashes_from_its_in_file(lock):
     entries = lock_entries(lock)
     assert entries, lock
     for name, entry in entries.items():
-        assert re.match(rf"{re.escape(name)}==\S+ \\$", entry.splitlines()[0], re.I), entry
+        assert re.match(rf"{re.escape(name)}==[^\s;]+( ; [^\\]+)? \\$", entry.splitlines()[0], re.I), entry
         assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), f"{lock}: {name} has no hash"
     assert set(pins(LOCKS[lock])) <= set(entries), f"{lock}: not compiled from {LOCKS[lock]}: make lock"
 
@@ -101,7 +101,8 @@ def test_make_setup_installs_both_locks_checking_every_hash():
     makefile = (PROJECT_DIR / "Makefile").read_text()
     assert "pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt" in makefile
     assert "pip install --quiet --no-deps -e ." in makefile
-    assert "--generate-hashes" in makefile.split("\nlock:")[0].split("LOCK :=")[1]
+    lock = makefile.split("\nlock:")[0].split("LOCK :=")[1]
+    assert "--generate-hashes" in lock and "--universal" in lock  # one lock for every Python named
 
 
 def test_metadata_declares_the_runtime_dependencies_with_ranges_that_admit_the_lock(wheel):
