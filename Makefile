@@ -33,6 +33,11 @@ TEST_WORKERS ?= 2
 REPO_URL          ?=
 REPO_REF          ?=
 KAGGLE_KERNEL_DIR ?= build/kaggle-kernel
+# make kaggle-output: where the kernel's outputs go; make submit SUBMIT_DIR=...: the run root to send
+# (default: this checkout's submission.csv and models/); SCORE_WAIT: seconds to wait for the public score
+KAGGLE_OUTPUT_DIR ?= build/kaggle-output
+SUBMIT_DIR        ?=
+SCORE_WAIT        ?=
 PYTHON   ?= python3
 
 VENV   := .venv
@@ -50,7 +55,8 @@ DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACL
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run submit tensorboard \
-        kaggle-kernel kaggle-push bench test test-quick lint lab lock clean distclean
+        submissions kaggle-kernel kaggle-push kaggle-status kaggle-output bench test test-quick lint lab lock \
+        clean distclean
 
 help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, TUNE=1, TUNER, MAX_EPOCHS, ...)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -61,18 +67,18 @@ PY_CHECK := import re, sys; \
             sys.exit(f"Python {need} or later needed, {sys.version.split()[0]} found: rm -rf $(VENV), then \
             make setup PYTHON=python3.12" if sys.version_info < tuple(map(int, need.split("."))) else 0)
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+# Both locks at once, every file checked against its hash; the project itself (editable, so no hash) after.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c '$(PY_CHECK)'
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-setup: $(VENV)/.installed ## Create .venv and install the pinned requirements (the other targets do it too)
+setup: $(VENV)/.installed ## Create .venv and install both hashed locks, runtime and development (the other targets do it too)
 
 data: setup ## Get the data: Kaggle's files into data/raw/ (SOURCE=mnist: build them from public MNIST)
-	$(PY) -m digit_recognizer.dataset.download --source $(SOURCE) $(if $(SEED),--seed $(SEED))
+	$(PY) -m digit_recognizer.download --source $(SOURCE) $(if $(SEED),--seed $(SEED))
 
 # tune, train and submission run notebooks 01-02 first only when data/processed/dataset.npz is missing or
 # was prepared from other inputs (profile, seed, data folder, the data files' SHA-256)
@@ -100,8 +106,12 @@ submission: setup ## Notebook 05: predict test.csv with the trained model, write
 run: setup ## Run every notebook in order, data to submission.csv (the search only with TUNE=1); reports/
 	$(RUN)
 
-submit: setup ## Send submission.csv to Kaggle, the message from models/run.json (needs Kaggle credentials)
-	$(PY) -m digit_recognizer.kaggle_api submit
+submit: setup ## Send submission.csv (or SUBMIT_DIR's) to Kaggle, wait for its public score, keep it in models/run.json
+	$(PY) -m digit_recognizer.kaggle_api submit $(if $(SUBMIT_DIR),--output-dir "$(SUBMIT_DIR)") \
+		$(if $(SCORE_WAIT),--wait $(SCORE_WAIT))
+
+submissions: setup ## List this competition's submissions: status, public score, and the run each came from
+	$(PY) -m digit_recognizer.kaggle_api submissions $(if $(SUBMIT_DIR),--output-dir "$(SUBMIT_DIR)")
 
 tensorboard: setup ## Open TensorBoard on models/logs: the final training's curves, the search's HParams view
 	$(PY) -m tensorboard.main --logdir models/logs
@@ -113,6 +123,12 @@ kaggle-kernel: setup ## Write KAGGLE_KERNEL_DIR: a Kaggle notebook running the p
 kaggle-push: kaggle-kernel ## Push that notebook to Kaggle, which runs it on its GPU (needs Kaggle credentials)
 	$(PY) -m digit_recognizer.kaggle_api push --folder "$(KAGGLE_KERNEL_DIR)"
 
+kaggle-status: setup ## The pushed notebook's run on Kaggle: queued, running, complete or error (and why)
+	$(PY) -m digit_recognizer.kaggle_api status --folder "$(KAGGLE_KERNEL_DIR)"
+
+kaggle-output: setup ## Download the finished run's outputs (submission.csv, models/, reports/) to KAGGLE_OUTPUT_DIR
+	$(PY) -m digit_recognizer.kaggle_api output --folder "$(KAGGLE_KERNEL_DIR)" --to "$(KAGGLE_OUTPUT_DIR)"
+
 bench: setup ## Benchmark: reference recipe vs the fast and full jobs, BENCH_SEEDS seeds; resumes; benchmarks/RESULTS*.md
 	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
@@ -122,16 +138,19 @@ test: setup ## Run the whole test suite (TEST_WORKERS processes)
 test-quick: setup ## Run the quick tests only, not the end-to-end runs (pytest -m "not e2e")
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not e2e"
 
-lint: setup ## Lint the package, tests and notebooks with ruff
+lint: setup ## Lint the package, tests and notebooks with ruff; check the import layers (pyproject.toml)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 lab: setup ## Open JupyterLab on the project's environment, to run the notebooks by hand
 	$(PY) -m jupyter lab notebooks
 
-lock: setup ## Re-pin every package (requirements.in -> requirements.txt) with pip-compile
-	$(PY) -m pip install --quiet pip-tools
-	$(PY) -m piptools compile --quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
-		--output-file requirements.txt requirements.in
+# one universal lock: markers for each Python (from requires-python's) and platform, a hash for every file
+LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11.5 --generate-hashes \
+        --no-strip-markers --no-emit-index-url
+lock: setup ## Re-pin both hashed locks with uv: requirements.in -> .txt, then requirements-dev.in -> .txt
+	$(LOCK) --output-file requirements.txt requirements.in
+	$(LOCK) --output-file requirements-dev.txt requirements-dev.in
 
 clean: ## Remove run outputs: reports, processed data, models, submission.csv (keeps data and .venv)
 	rm -rf reports data/processed submission.csv

@@ -19,8 +19,10 @@ import numpy as np
 import papermill as pm
 import pytest
 
-from digit_recognizer import config, features, kaggle_api, runner, runs
+from digit_recognizer import config, features, runner, runs
 from digit_recognizer.dataset import archives, checksums, loading, locate
+from digit_recognizer.kaggle_api import kernel
+from digit_recognizer.kaggle_api.__main__ import main as kaggle_main
 from digit_recognizer.modeling import search_record, training, tuning
 from digit_recognizer.modeling.training import ProvenanceError
 from digit_recognizer.plumbing import files
@@ -288,7 +290,7 @@ def test_make_submit_on_a_damaged_run_record_is_one_line(tmp_path, capsys, text,
     make_submission(np.arange(28_000) % 10).to_csv(paths.submission_file, index=False)
     paths.models_dir.mkdir()
     paths.manifest_file.write_text(text)
-    assert kaggle_api.main(["submit", "--output-dir", str(tmp_path)]) == 1
+    assert kaggle_main(["submit", "--output-dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert out.startswith("error: ") and fragment in out and "(`make submission`) again" in out
     assert "Traceback" not in out and len(out.splitlines()) == 1
@@ -298,7 +300,7 @@ def test_make_kaggle_push_on_a_damaged_kernel_folder_names_the_file(tmp_path):
     (tmp_path / "kernel-metadata.json").write_text('{"title": "no id"}')
     with pytest.raises(RecordError, match=r"kernel-metadata\.json, field 'id': missing is not what the "
                                           r"project writes there: write the kernel folder again"):
-        kaggle_api.push_kernel(tmp_path, api=object(), credentials_found=True)
+        kernel.push_kernel(tmp_path, api=object())
 
 
 # case: (what dataset.npz is made to hold)

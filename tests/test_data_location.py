@@ -120,6 +120,14 @@ def test_on_kaggle_an_added_copy_of_the_data_is_found(kaggle, folder):
     assert locate.locate_data().folder == kaggle / "input" / folder
 
 
+@pytest.mark.parametrize("layout", ["digit-recognizer", "competitions/digit-recognizer"])
+def test_on_kaggle_either_input_layout_of_the_competition_comes_before_added_data(kaggle, layout):
+    """Kaggle mounts a competition at input/<slug>/ or, in newer notebooks, input/competitions/<slug>/."""
+    kaggle_csvs(kaggle / "input" / "another-mnist")  # sorts first, but is not the competition's
+    kaggle_csvs(kaggle / "input" / layout)
+    assert locate.locate_data().folder == kaggle / "input" / layout
+
+
 def test_on_kaggle_without_data_is_an_error_that_says_what_to_do(kaggle):
     with pytest.raises(DataError, match=r"input: no folder here holds train\.csv and test\.csv: add"):
         locate.locate_data()

@@ -1,5 +1,6 @@
 """`make data` paths, offline: the Kaggle download and the MNIST download are faked."""
 
+import inspect
 import re
 import zipfile
 from pathlib import Path
@@ -7,28 +8,32 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digit_recognizer.dataset import download
+from digit_recognizer import download
 from digit_recognizer.dataset.archives import ZIP_MEMBERS
 from digit_recognizer.dataset.loading import load_data
+from digit_recognizer.kaggle_api.credentials import KaggleError, NoCredentials
+from digit_recognizer.plumbing.messages import DataError
 from tests.helpers import pixel_rows, train_rows, write_csv
+from tests.kaggle_fakes import FakeKaggle, http_error
 
 
-def test_without_credentials_says_how_and_writes_nothing(tmp_path, capsys):
-    assert download.download_kaggle(tmp_path / "raw", api=None, credentials_found=False) is False
+def no_credentials(action):
+    raise NoCredentials(f"no Kaggle credentials found, so nothing was {action}")
+
+
+def test_without_credentials_says_how_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(download, "sign_in", no_credentials)
+    assert download.download_kaggle(tmp_path / "raw") is False
     out = capsys.readouterr().out
-    assert "accept its rules" in out and "kaggle.json" in out and "sample" in out
+    assert "accept its rules" in out and "kaggle auth login" in out and "kaggle.json" in out
+    assert "sample" in out
     assert not (tmp_path / "raw").exists()
 
 
-class FakeKaggleApi:
+def FakeKaggleApi(download):
     """Kaggle's API as `make data` calls it: `download(zip_path)` leaves what the download would."""
-
-    def __init__(self, download):
-        self.download, self.calls = download, []
-
-    def competition_download_files(self, competition, path, quiet):
-        self.calls.append(competition)
-        self.download(f"{path}/{competition}.zip")
+    return FakeKaggle(competition_download_files=lambda competition, path, quiet: download(
+        f"{path}/{competition}.zip"))
 
 
 def competition_zip(source):
@@ -49,8 +54,8 @@ def test_download_with_credentials_unzips_into_raw(tmp_path):
     write_csv(source / "sample_submission.csv", ["ImageId", "Label"], [[1, 0], [2, 0]])
     api = FakeKaggleApi(competition_zip(source))
     raw = tmp_path / "raw"
-    assert download.download_kaggle(raw, api=api, credentials_found=True) is True
-    assert api.calls == ["digit-recognizer"]
+    assert download.download_kaggle(raw, api=api) is True
+    assert [call["competition"] for call in api.called("competition_download_files")] == ["digit-recognizer"]
     assert sorted(p.name for p in raw.iterdir()) == sorted(ZIP_MEMBERS)
     loaded = load_data(raw)
     assert loaded.x_train.shape == (4, 784) and loaded.y_test is None
@@ -79,12 +84,12 @@ def test_mnist_source_builds_kaggle_layout_with_test_labels(tmp_path):
 
 
 def refused(zip_path):
-    raise PermissionError("403 Forbidden")
+    raise http_error(403)
 
 
 def test_refused_download_points_at_the_rules(tmp_path):
-    with pytest.raises(RuntimeError, match="403 Forbidden.*accepted the rules"):
-        download.download_kaggle(tmp_path / "raw", api=FakeKaggleApi(refused), credentials_found=True)
+    with pytest.raises(KaggleError, match="403 Forbidden.*accept the competition's rules at .*/rules"):
+        download.download_kaggle(tmp_path / "raw", api=FakeKaggleApi(refused))
 
 
 def test_mnist_without_network_is_one_clear_error(monkeypatch, capsys):
@@ -113,8 +118,7 @@ def test_failed_download_is_one_line_and_leaves_raw_as_it_was(tmp_path, monkeypa
     for name, text in earlier.items():
         (raw / name).write_text(text)
     monkeypatch.setattr(download, "raw_data_dir", lambda: raw)
-    monkeypatch.setattr(download, "kaggle_credentials_found", lambda: True)
-    monkeypatch.setattr(download, "authenticated_api", lambda: FakeKaggleApi(payload))
+    monkeypatch.setattr(download, "sign_in", lambda action: FakeKaggleApi(payload))
     assert download.main([]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith("error: digit-recognizer.zip (downloaded from Kaggle): ")
@@ -125,7 +129,65 @@ def test_failed_download_is_one_line_and_leaves_raw_as_it_was(tmp_path, monkeypa
 
 def test_make_data_without_credentials_fails_and_says_how(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(download, "raw_data_dir", lambda: tmp_path / "raw")
-    monkeypatch.setattr(download, "kaggle_credentials_found", lambda: False)
+    monkeypatch.setattr(download, "sign_in", no_credentials)
     assert download.main([]) == 1
     assert "No Kaggle credentials found" in capsys.readouterr().out
     assert not (tmp_path / "raw").exists()
+
+
+def kaggle_folder(tmp_path, **texts):
+    """What kagglehub.competition_download returns: the folder its cache unpacked the competition into."""
+    folder = tmp_path / "kagglehub" / "competitions" / "digit-recognizer"
+    folder.mkdir(parents=True)
+    for name, text in texts.items():
+        (folder / f"{name}.csv").write_text(text)
+    return folder
+
+
+def test_colab_download_takes_kagglehubs_files_into_raw(tmp_path):
+    folder = kaggle_folder(tmp_path, train="train\n", test="test\n", sample_submission="ImageId,Label\n")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "train.csv").write_text("train\n")  # the same file: kept
+    asked = []
+    written = download.kaggle_files(raw, fetch=lambda handle: asked.append(handle) or str(folder))
+    assert asked == ["digit-recognizer"]
+    assert [p.name for p in written] == ["test.csv", "sample_submission.csv"]
+    assert {p.name: p.read_text() for p in raw.iterdir()} == {
+        "train.csv": "train\n", "test.csv": "test\n", "sample_submission.csv": "ImageId,Label\n"}
+
+
+def test_colab_download_refuses_to_overwrite_a_different_file(tmp_path):
+    folder = kaggle_folder(tmp_path, train="train\n", test="test\n")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "test.csv").write_text("my own test\n")
+    with pytest.raises(DataError, match=r"raw/test\.csv: differs from Kaggle's test\.csv; move it away"):
+        download.kaggle_files(raw, fetch=lambda handle: str(folder))
+    assert sorted(p.name for p in raw.iterdir()) == ["test.csv"]
+
+
+def test_colab_download_failures_are_one_line(tmp_path):
+    from kagglehub.exceptions import KaggleApiHTTPError, UnauthenticatedError
+
+    def unauthenticated(handle):
+        raise UnauthenticatedError()
+
+    def forbidden(handle):
+        raise KaggleApiHTTPError("403 Client Error.", response=http_error(403).response)
+
+    with pytest.raises(KaggleError, match="no Kaggle credentials found, so nothing was downloaded"):
+        download.kaggle_files(tmp_path / "raw", fetch=unauthenticated)
+    with pytest.raises(KaggleError, match="403 Forbidden.*digit-recognizer/rules"):
+        download.kaggle_files(tmp_path / "raw", fetch=forbidden)
+    assert not (tmp_path / "raw").exists()
+
+
+def test_the_colab_download_calls_kagglehub_as_it_is_defined(monkeypatch, tmp_path):
+    import kagglehub
+
+    folder = kaggle_folder(tmp_path, train="t\n", test="t\n")
+    real = inspect.signature(kagglehub.competition_download)
+    monkeypatch.setattr(kagglehub, "competition_download", lambda *a, **k: real.bind(*a, **k) and str(folder))
+    download.kaggle_files(tmp_path / "raw")
+    assert (tmp_path / "raw" / "train.csv").is_file()

@@ -1,113 +1,38 @@
-"""`make submit`, `make kaggle-kernel` and `make kaggle-push`, offline: Kaggle's API is a fake that records
-what it is sent."""
+"""`make kaggle-kernel`, `make kaggle-push`, `make kaggle-status` and `make kaggle-output`, offline: Kaggle
+is faked at the installed `kaggle` package's boundary (tests/kaggle_fakes.py)."""
 
-import inspect
 import json
-import os
 import subprocess
-import sys
-import types
-from pathlib import Path
-from types import SimpleNamespace
 
 import nbclient
 import nbformat
-import numpy as np
 import pytest
+import requests
+from kagglesdk.kernels.types.kernels_api_service import (
+    ApiKernelSessionOutputFile,
+    ApiListKernelSessionOutputResponse,
+)
+from kagglesdk.kernels.types.kernels_enums import KernelWorkerStatus
 
-from digit_recognizer import config, kaggle_api
-from digit_recognizer.kaggle_api import KaggleError, kaggle_credentials_found
-from digit_recognizer.plumbing.files import sha256
-from digit_recognizer.submission import SubmissionError, make_submission
-
-
-class FakeApi:
-    def __init__(self, reply=None):
-        self.calls, self.reply = [], reply or SimpleNamespace(message="Successfully submitted", error="",
-                                                                url="https://www.kaggle.com/code/me/k")
-
-    def competition_submit(self, file_name, message, competition, quiet=False):
-        self.calls.append(("submit", file_name, message, competition))
-        return self.reply
-
-    def kernels_push(self, folder):
-        self.calls.append(("push", folder))
-        return self.reply
-
-
-MANIFEST = {"profile": "full", "seed": 42, "git": {"commit": "abc1234def5678", "dirty": False},
-            "training": {"hyperparameters_from": "the search space's defaults: no search on record"},
-            "test_score": {"images": 18_000, "accuracy": 0.99123, "errors": 158}}
+from digit_recognizer import config
+from digit_recognizer.kaggle_api import credentials, kernel
+from digit_recognizer.kaggle_api.__main__ import main
+from digit_recognizer.kaggle_api.credentials import KaggleError
+from tests.kaggle_fakes import (
+    FakeClient,
+    FakeKaggle,
+    finished_run,
+    http_error,
+    kernel_status,
+    no_network,
+    pushed,
+    real_api,
+)
 
 
 @pytest.fixture
 def run_root(tmp_path):
-    """An output root as a finished run leaves it: a valid 28,000-row submission and its manifest."""
-    paths = config.output_paths(tmp_path)
-    make_submission(np.arange(28_000) % 10).to_csv(paths.submission_file, index=False)
-    paths.models_dir.mkdir()
-    manifest = MANIFEST | {"submission": {"rows": 28_000, "sha256": sha256(paths.submission_file)}}
-    paths.manifest_file.write_text(json.dumps(manifest))
-    return paths
-
-
-def test_submit_sends_the_file_with_a_message_from_the_manifest(run_root):
-    api = FakeApi()
-    message = kaggle_api.submit(run_root, api=api, credentials_found=True)
-    expected = "digit-recognizer: profile full, seed 42, commit abc1234, local 0.9912 (18,000 labelled)"
-    assert message == expected
-    assert api.calls == [("submit", str(run_root.submission_file), expected, "digit-recognizer")]
-
-
-def test_message_without_a_local_score_or_a_commit():
-    manifest = {"profile": "fast", "seed": 7, "git": {"commit": "0123456789", "dirty": True},
-                "test_score": None}
-    assert kaggle_api.submission_message(manifest) == (
-        "digit-recognizer: profile fast, seed 7, commit 0123456 with uncommitted changes")
-    assert kaggle_api.submission_message({"profile": "full", "seed": 42, "git": {"commit": None}}) == (
-        "digit-recognizer: profile full, seed 42, commit unknown")
-
-
-def test_without_credentials_nothing_is_sent_and_the_steps_are_given(run_root, monkeypatch, capsys):
-    api = FakeApi()
-    with pytest.raises(KaggleError, match="no Kaggle credentials found, so nothing was sent") as caught:
-        kaggle_api.submit(run_root, api=api, credentials_found=False)
-    assert "kaggle.json" in str(caught.value) and "accept its rules" in str(caught.value)
-    assert api.calls == []
-    monkeypatch.setattr(kaggle_api, "kaggle_credentials_found", lambda: False)
-    monkeypatch.setattr(kaggle_api, "authenticated_api", lambda: pytest.fail("must not sign in"))
-    assert kaggle_api.main(["submit", "--output-dir", str(run_root.root)]) == 1
-    assert capsys.readouterr().out.startswith("error: no Kaggle credentials found")
-
-
-def another_runs_submission(paths):
-    make_submission(np.arange(28_000) % 9).to_csv(paths.submission_file, index=False)  # valid, but new
-
-
-# how the finished run's outputs are changed, the error and message submit refuses them with
-SUBMIT_REFUSALS = {
-    "invalid submission": (lambda paths: paths.submission_file.write_text("ImageId,Label\n1,3\n2,11\n"),
-                           SubmissionError, r"submission\.csv: 2 rows, expected 28000"),
-    "missing manifest": (lambda paths: paths.manifest_file.unlink(),
-                         KaggleError, r"models/run\.json: not found.*make submission"),
-    "submission from another run": (another_runs_submission,
-                                    KaggleError, r"submission\.csv: not the file .*run\.json describes"),
-}
-
-
-@pytest.mark.parametrize(("change", "error", "message"), SUBMIT_REFUSALS.values(), ids=SUBMIT_REFUSALS.keys())
-def test_a_submission_that_cannot_be_sent_is_refused_before_any_call(run_root, change, error, message):
-    change(run_root)
-    api = FakeApi()
-    with pytest.raises(error, match=message):
-        kaggle_api.submit(run_root, api=api, credentials_found=True)
-    assert api.calls == []
-
-
-def test_a_failed_upload_is_an_error(run_root):
-    api = FakeApi(SimpleNamespace(message="Could not submit to competition"))
-    with pytest.raises(KaggleError, match="upload of .*submission.csv failed"):
-        kaggle_api.submit(run_root, api=api, credentials_found=True)
+    return finished_run(tmp_path)
 
 
 @pytest.mark.parametrize("remote, expected", [
@@ -119,27 +44,27 @@ def test_a_failed_upload_is_an_error(run_root):
     ("http://me@git.example.org:8080/me/digits.git", "http://git.example.org:8080/me/digits.git"),
 ])
 def test_repository_urls_become_https_without_credentials(remote, expected):
-    assert kaggle_api.https_url(remote) == expected
+    assert kernel.https_url(remote) == expected
 
 
 @pytest.mark.parametrize("remote", ["/home/me/digits", "file:///home/me/digits", "../digits"])
 def test_a_local_remote_cannot_be_cloned_on_kaggle(remote):
     with pytest.raises(KaggleError, match="not a repository URL that Kaggle can clone.*REPO_URL"):
-        kaggle_api.https_url(remote)
+        kernel.https_url(remote)
 
 
 def test_the_repository_url_defaults_to_the_origin_remote(tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     with pytest.raises(KaggleError, match="no git remote 'origin'.*REPO_URL="):
-        kaggle_api.origin_url(tmp_path)
+        kernel.origin_url(tmp_path)
     subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:me/digits.git"],
                    check=True)
-    assert kaggle_api.origin_url(tmp_path) == "https://github.com/me/digits.git"
+    assert kernel.origin_url(tmp_path) == "https://github.com/me/digits.git"
 
 
 def test_kernel_folder_holds_the_run_on_kaggle_cells_and_metadata(tmp_path):
     folder = tmp_path / "kernel"
-    written = kaggle_api.write_kernel_folder(folder, "git@github.com:me/digits.git", "me", "fast", "v1.0")
+    written = kernel.write_kernel_folder(folder, "git@github.com:me/digits.git", "me", "fast", "v1.0")
     assert sorted(p.name for p in written) == sorted(p.name for p in folder.iterdir()) == [
         "digit-recognizer-pipeline.ipynb", "kernel-metadata.json"]
     metadata = json.loads((folder / "kernel-metadata.json").read_text())
@@ -151,7 +76,7 @@ def test_kernel_folder_holds_the_run_on_kaggle_cells_and_metadata(tmp_path):
     notebook = nbformat.read(folder / metadata["code_file"], as_version=4)
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert [cell.source for cell in code] == kaggle_api.run_on_kaggle_cells(
+    assert [cell.source for cell in code] == kernel.run_on_kaggle_cells(
         "https://github.com/me/digits.git", "fast", "v1.0")
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
     assert ('subprocess.run(["git", "clone", "--quiet", "https://github.com/me/digits.git", '
@@ -180,9 +105,9 @@ def test_a_kernel_whose_first_step_fails_fails_the_notebook(tmp_path):
     clone = tmp_path / "clone"
     working = tmp_path / "working"
     working.mkdir()
-    cells = kaggle_api.run_on_kaggle_cells("https://127.0.0.1:9/me/digits.git", "smoke", "v1; touch x",
+    cells = kernel.run_on_kaggle_cells("https://127.0.0.1:9/me/digits.git", "smoke", "v1; touch x",
                                            clone_dir=str(clone), working_dir=str(working))
-    notebook = nbformat.from_dict(kaggle_api.kernel_notebook(cells))
+    notebook = nbformat.from_dict(kernel.kernel_notebook(cells))
     error = execute(notebook, working)
     assert error is not None and "CalledProcessError" in str(error) and "exit status 128" in str(error)
     ran = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.execution_count]
@@ -190,35 +115,35 @@ def test_a_kernel_whose_first_step_fails_fails_the_notebook(tmp_path):
 
 
 def test_the_kernels_last_cell_says_where_the_submission_is_and_what_made_it(tmp_path, run_root):
-    summary = kaggle_api.run_summary(run_root.root)
+    summary = kernel.run_summary(run_root.root)
     assert summary.splitlines()[0] == f"submission: {run_root.submission_file}"
     assert "profile full, seed 42, commit abc1234" in summary
     assert "test accuracy 0.99123 on 18000 labelled digits" in summary
     assert "hyperparameters: the search space's defaults: no search on record" in summary
     empty = tmp_path / "empty"
-    assert kaggle_api.run_summary(empty).startswith(f"no run record at {empty / 'models' / 'run.json'}")
+    assert kernel.run_summary(empty).startswith(f"no run record at {empty / 'models' / 'run.json'}")
 
 
 def test_kernel_folder_needs_a_username_and_a_known_profile(tmp_path):
     with pytest.raises(KaggleError, match="no Kaggle username.*KAGGLE_USERNAME"):
-        kaggle_api.write_kernel_folder(tmp_path / "k", "https://github.com/me/d.git", None)
+        kernel.write_kernel_folder(tmp_path / "k", "https://github.com/me/d.git", None)
     with pytest.raises(KaggleError, match="unknown profile 'huge'"):
-        kaggle_api.write_kernel_folder(tmp_path / "k", "https://github.com/me/d.git", "me", "huge")
+        kernel.write_kernel_folder(tmp_path / "k", "https://github.com/me/d.git", "me", "huge")
     assert not (tmp_path / "k").exists()
 
 
 def test_username_from_environment_or_token_file(tmp_path):
-    assert kaggle_api.kaggle_username({"KAGGLE_USERNAME": "env-me"}, home=tmp_path) == "env-me"
-    assert kaggle_api.kaggle_username({}, home=tmp_path) is None
+    assert credentials.kaggle_username({"KAGGLE_USERNAME": "env-me"}, home=tmp_path) == "env-me"
+    assert credentials.kaggle_username({}, home=tmp_path) is None
     (tmp_path / ".kaggle").mkdir()
     (tmp_path / ".kaggle" / "kaggle.json").write_text('{"username": "file-me", "key": "k"}')
-    assert kaggle_api.kaggle_username({}, home=tmp_path) == "file-me"
+    assert credentials.kaggle_username({}, home=tmp_path) == "file-me"
 
 
 def test_make_kaggle_kernel_command(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KAGGLE_USERNAME", "me")
     folder = tmp_path / "kernel"
-    assert kaggle_api.main(["kernel", "--folder", str(folder), "--repo-url", "https://github.com/me/d.git",
+    assert main(["kernel", "--folder", str(folder), "--repo-url", "https://github.com/me/d.git",
                             "--profile", "smoke"]) == 0
     assert "make kaggle-push" in capsys.readouterr().out
     assert json.loads((folder / "kernel-metadata.json").read_text())["id"] == "me/digit-recognizer-pipeline"
@@ -226,149 +151,170 @@ def test_make_kaggle_kernel_command(tmp_path, monkeypatch, capsys):
 
 def test_push_sends_the_folder(tmp_path):
     folder = tmp_path / "kernel"
-    kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
-    api = FakeApi()
-    assert kaggle_api.push_kernel(folder, api=api, credentials_found=True) == "https://www.kaggle.com/code/me/k"
-    assert api.calls == [("push", str(folder))]
+    kernel.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
+    api = FakeKaggle(kernels_push=pushed("https://www.kaggle.com/code/me/k"))
+    assert kernel.push_kernel(folder, api=api) == "https://www.kaggle.com/code/me/k"
+    assert api.called("kernels_push") == [{"folder": str(folder)}]
 
 
-# whether the kernel folder is written, whether credentials are found, Kaggle's reply, the error's message
+# whether the kernel folder is written, Kaggle's reply, the error's message
 PUSH_REFUSALS = {
-    "no kernel folder": (False, True, None, r"kernel-metadata\.json: not found.*make kaggle-kernel"),
-    "no credentials": (True, False, None, "no Kaggle credentials found, so nothing was pushed"),
-    "Kaggle refuses the kernel": (True, True, SimpleNamespace(error="Notebook not found", url=""),
+    "no kernel folder": (False, None, r"kernel-metadata\.json: not found.*make kaggle-kernel"),
+    "Kaggle refuses the kernel": (True, pushed(url="", error="Notebook not found"),
                                   "refused the kernel .*Notebook not found"),
+    "bad token": (True, http_error(401), r"401 Unauthorized.*nothing was pushed.*settings/api"),
+    "no network": (True, no_network(), r"could not be reached \(no network\?\), so nothing was pushed"),
 }
 
 
-@pytest.mark.parametrize(("written", "credentials_found", "reply", "message"), PUSH_REFUSALS.values(),
-                         ids=PUSH_REFUSALS.keys())
-def test_a_push_that_cannot_be_sent_or_is_refused_is_an_error(tmp_path, written, credentials_found, reply,
-                                                              message):
+@pytest.mark.parametrize(("written", "reply", "message"), PUSH_REFUSALS.values(), ids=PUSH_REFUSALS.keys())
+def test_a_push_that_cannot_be_sent_or_is_refused_is_an_error(tmp_path, written, reply, message):
     folder = tmp_path / "kernel"
     if written:
-        kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
-    api = FakeApi(reply)
+        kernel.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
+    api = FakeKaggle(kernels_push=reply)
     with pytest.raises(KaggleError, match=message):
-        kaggle_api.push_kernel(folder, api=api, credentials_found=credentials_found)
-    assert api.calls == ([("push", str(folder))] if reply else [])  # sent only where Kaggle answered
+        kernel.push_kernel(folder, api=api)
+    assert len(api.called("kernels_push")) == (1 if written else 0)  # sent only with a folder
 
 
-class RecordingClient:
-    """Stands in for kagglesdk's client: keeps the save_kernel request instead of sending it."""
-
-    def __init__(self):
-        self.requests, self.kernels = [], SimpleNamespace(kernels_api_client=self)
-
-    def save_kernel(self, request):
-        self.requests.append(request)
-        return SimpleNamespace(error="", url="https://www.kaggle.com/code/me/digit-recognizer-pipeline")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def test_the_installed_kaggle_package_accepts_the_folder_and_the_submit_call(tmp_path, run_root):
+def test_the_installed_kaggle_package_accepts_the_folder(tmp_path):
     """The real KaggleApi up to the network: its own checks of the metadata pass, and the request it
     builds carries the notebook, the competition, GPU and internet."""
-    from kaggle.api.kaggle_api_extended import KaggleApi
+    requests_sent = []
 
-    api, client = KaggleApi(), RecordingClient()
-    api.build_kaggle_client = lambda: client
+    def save_kernel(request):
+        requests_sent.append(request)
+        return pushed()
+
+    api = real_api(tmp_path, FakeClient(kernels__kernels_api_client=type("K", (), {
+        "save_kernel": staticmethod(save_kernel)})()))
     folder = tmp_path / "kernel"
-    kaggle_api.write_kernel_folder(folder, "https://github.com/me/d.git", "me", "smoke")
-    url = kaggle_api.push_kernel(folder, api=api, credentials_found=True)
-    assert url.endswith("/me/digit-recognizer-pipeline")
-    (request,) = client.requests
+    kernel.write_kernel_folder(folder, "https://github.com/me/d.git", "me", "smoke")
+    assert kernel.push_kernel(folder, api=api).endswith("/me/digit-recognizer-pipeline")
+    (request,) = requests_sent
     assert request.slug == "me/digit-recognizer-pipeline" and request.kernel_type == "notebook"
     assert request.enable_gpu and request.enable_internet and request.is_private
     assert request.competition_data_sources == ["digit-recognizer"]
     assert 'run_notebooks("--profile", "smoke"' in json.loads(request.text)["cells"][2]["source"]
-    submit_call = inspect.signature(api.competition_submit)
-    submit_call.bind(str(run_root.submission_file), "message", "digit-recognizer", quiet=False)
 
 
-def fake_colab(monkeypatch, secrets: dict):
-    """google.colab.userdata as Colab has it: get() raises for a secret the notebook may not read."""
-    class SecretNotFoundError(Exception):
-        pass
-
-    def get(name):
-        if name not in secrets:
-            raise SecretNotFoundError(name)
-        return secrets[name]
-
-    google, colab = types.ModuleType("google"), types.ModuleType("google.colab")
-    colab.userdata = types.SimpleNamespace(get=get)
-    google.colab = colab
-    monkeypatch.setitem(sys.modules, "google", google)
-    monkeypatch.setitem(sys.modules, "google.colab", colab)
+@pytest.fixture
+def kernel_folder(tmp_path):
+    folder = tmp_path / "kernel"
+    kernel.write_kernel_folder(folder, "https://github.com/me/d.git", "me")
+    return folder
 
 
-@pytest.mark.parametrize("secrets", [{"KAGGLE_USERNAME": "colab-user", "KAGGLE_KEY": "colab-key"}, {}],
-                         ids=["secrets set", "no secrets"])
-def test_colab_secrets_become_the_credentials_the_kaggle_package_reads(monkeypatch, tmp_path, secrets):
-    fake_colab(monkeypatch, secrets)
-    environ = {}
-    assert kaggle_api.kaggle_credentials_found(environ, home=tmp_path) is bool(secrets)
-    assert environ == secrets
+@pytest.mark.parametrize("status, failure, expected", [
+    (KernelWorkerStatus.RUNNING, "", "me/digit-recognizer-pipeline: running"),
+    (KernelWorkerStatus.COMPLETE, "", "me/digit-recognizer-pipeline: complete; `make kaggle-output` brings"),
+    (KernelWorkerStatus.ERROR, "CalledProcessError in cell 1",
+     "me/digit-recognizer-pipeline: error: its log comes back with `make kaggle-output`\n"
+     "Kaggle says: CalledProcessError in cell 1"),
+])
+def test_kaggle_status_says_how_the_pushed_kernel_runs(kernel_folder, status, failure, expected):
+    api = FakeKaggle(kernels_status=kernel_status(status, failure))
+    assert kernel.show_status(kernel_folder, api=api).startswith(expected)
+    assert api.called("kernels_status") == [{"kernel": "me/digit-recognizer-pipeline"}]
 
 
-FAKE_COLAB = Path(__file__).parent / "fakes" / "colab"  # google.colab.userdata as Colab has it
-COLAB_CELLS = [
-    # the credentials the notebook's own process finds: Colab's secrets
-    "import os\nfrom digit_recognizer import kaggle_api\n\n"
-    "print('found', kaggle_api.kaggle_credentials_found(), os.environ.get('KAGGLE_USERNAME'))",
-    # what a command the notebook starts finds: Colab does not answer it
-    "import subprocess, sys\n\n"
-    "done = subprocess.run([sys.executable, '-c', 'from digit_recognizer import kaggle_api; "
-    "kaggle_api.kaggle_credentials_found()'], capture_output=True, text=True, "
-    "env={k: v for k, v in os.environ.items() if not k.startswith('KAGGLE_')})\n"
-    "print(done.returncode, done.stderr.strip().splitlines()[-1])",
-]
+def test_a_kernel_these_credentials_cannot_see_is_one_clear_error(tmp_path, kernel_folder):
+    """The package turns a 403 on a kernel into a ValueError of its own; the real path, faked below it."""
+    class Kernels:
+        def get_kernel_session_status(self, request):
+            assert (request.user_name, request.kernel_slug) == ("me", "digit-recognizer-pipeline")
+            raise http_error(403)
+
+    api = real_api(tmp_path, FakeClient(kernels__kernels_api_client=Kernels()))
+    with pytest.raises(KaggleError, match="shows no kernel me/digit-recognizer-pipeline: .*make kaggle-push"):
+        kernel.show_status(kernel_folder, api=api)
 
 
-@pytest.mark.e2e
-def test_colab_secrets_reach_the_notebooks_own_process_and_a_child_is_told_why_not(tmp_path, monkeypatch):
-    secrets = tmp_path / "secrets.json"
-    secrets.write_text(json.dumps({"KAGGLE_USERNAME": {"value": "colab-user", "access": True},
-                                   "KAGGLE_KEY": {"value": "colab-key", "access": True},
-                                   "KAGGLE_API_TOKEN": {"value": "hidden", "access": False}}))
-    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR",
-                 config.KAGGLE_ENV):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kaggle
-    monkeypatch.setenv("FAKE_COLAB_SECRETS", str(secrets))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(FAKE_COLAB),
-                                                                   os.environ.get("PYTHONPATH")])))
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in COLAB_CELLS])
-    assert execute(notebook, tmp_path) is None
-    own, child = ("".join(o.get("text", "") for o in cell.outputs).strip() for cell in notebook.cells)
-    assert own == "found True colab-user"
-    assert child.startswith("1 ") and "Colab's secret KAGGLE_USERNAME could not be read: Colab gives its " \
-        "secrets only to the notebook's own process" in child and "download.kaggle_files()" in child
+def kaggle_outputs(kernel, path, **_):
+    """What the package's kernels_output leaves: the output files under `path`, the log beside them."""
+    files = {"submission.csv": "ImageId,Label\n1,7\n", "models/run.json": "{}\n",
+             "reports/05_submit.ipynb": "{}", "digit-recognizer-pipeline.log": "log"}
+    for name, text in files.items():
+        (config.Path(path) / name).parent.mkdir(parents=True, exist_ok=True)
+        (config.Path(path) / name).write_text(text)
+    return [str(config.Path(path) / name) for name in files], None
 
 
-def test_the_readme_says_to_download_in_the_notebooks_own_process_on_colab():
-    readme = (config.PROJECT_DIR / "README.md").read_text()
-    colab = readme.split("## Run on Colab")[1].split("\n## ")[0]
-    assert "download.kaggle_files()" in colab and "!python -m digit_recognizer.dataset.download" not in colab
+def test_kaggle_output_brings_the_finished_kernels_files_into_the_folder(kernel_folder, tmp_path, capsys):
+    destination = tmp_path / "out"
+    destination.mkdir()
+    (destination / "notes.txt").write_text("mine")
+    (destination / "submission.csv").write_text("an older download")
+    api = FakeKaggle(kernels_status=kernel_status(), kernels_output=kaggle_outputs)
+    written = kernel.download_output(kernel_folder, destination, api=api)
+    assert sorted(str(p.relative_to(destination)) for p in written) == [
+        "digit-recognizer-pipeline.log", "models/run.json", "reports/05_submit.ipynb", "submission.csv"]
+    assert (destination / "submission.csv").read_text() == "ImageId,Label\n1,7\n"
+    assert (destination / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel", "out"]  # the temp folder is gone
+    assert "make submit SUBMIT_DIR=" in capsys.readouterr().out
+    (arguments,) = api.called("kernels_output")
+    assert arguments["kernel"] == "me/digit-recognizer-pipeline" and arguments["force"] is True
+
+
+def test_kaggle_output_through_the_installed_package(kernel_folder, tmp_path, monkeypatch):
+    """The real kernels_output: the listing from the (fake) client, each file fetched by its URL."""
+    class Kernels:
+        def get_kernel_session_status(self, request):
+            return kernel_status()
+
+        def list_kernel_session_output(self, request):
+            reply = ApiListKernelSessionOutputResponse()
+            listed = ApiKernelSessionOutputFile()
+            listed.url, listed.file_name = "https://storage.example/submission.csv", "submission.csv"
+            reply.files, reply.log = [listed], "the run's log"
+            return reply
+
+    fetched = type("Response", (), {"content": b"ImageId,Label\n"})()
+    monkeypatch.setattr(requests, "get", lambda url, stream: fetched)
+    api = real_api(tmp_path, FakeClient(kernels__kernels_api_client=Kernels()))
+    kernel.download_output(kernel_folder, tmp_path / "out", api=api)
+    assert (tmp_path / "out" / "submission.csv").read_bytes() == b"ImageId,Label\n"
+    assert (tmp_path / "out" / "digit-recognizer-pipeline.log").read_text() == "the run's log"
+
+
+def test_a_failed_output_download_changes_nothing(kernel_folder, tmp_path):
+    destination = tmp_path / "out"
+    destination.mkdir()
+    (destination / "submission.csv").write_text("earlier")
+
+    def half_then_offline(kernel, path, **_):
+        (config.Path(path) / "submission.csv").write_text("half")
+        raise no_network()
+
+    api = FakeKaggle(kernels_status=kernel_status(), kernels_output=half_then_offline)
+    with pytest.raises(KaggleError, match="could not be reached.*nothing was downloaded"):
+        kernel.download_output(kernel_folder, destination, api=api)
+    assert [(p.name, p.read_text()) for p in destination.iterdir()] == [("submission.csv", "earlier")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel", "out"]
+
+
+def test_kaggle_output_waits_for_the_run_to_end(kernel_folder, tmp_path):
+    api = FakeKaggle(kernels_status=kernel_status(KernelWorkerStatus.RUNNING), kernels_output=kaggle_outputs)
+    with pytest.raises(KaggleError, match="is running: its outputs come once it ends"):
+        kernel.download_output(kernel_folder, tmp_path / "out", api=api)
+    assert api.called("kernels_output") == [] and not (tmp_path / "out").exists()
+
+
+def test_status_and_output_commands(kernel_folder, tmp_path, monkeypatch, capsys):
+    api = FakeKaggle(kernels_status=kernel_status(), kernels_output=kaggle_outputs)
+    monkeypatch.setattr(kernel, "sign_in", lambda action: api)
+    assert main(["status", "--folder", str(kernel_folder)]) == 0
+    assert main(["output", "--folder", str(kernel_folder), "--to", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "me/digit-recognizer-pipeline: complete" in out
+    assert "4 files of me/digit-recognizer-pipeline (complete)" in out
+    assert main(["status", "--folder", str(tmp_path / "none")]) == 1
+    assert capsys.readouterr().out.startswith("error: ")
 
 
 def test_the_readme_quotes_the_kaggle_cells_the_kernel_folder_holds():
     readme = (config.PROJECT_DIR / "README.md").read_text()
-    cells = kaggle_api.run_on_kaggle_cells("https://github.com/<you>/digit-recognizer.git", "full")
+    cells = kernel.run_on_kaggle_cells("https://github.com/<you>/digit-recognizer.git", "full")
     assert "".join(f"```python\n{cell}\n```\n" for cell in cells) in readme
-
-
-def test_credentials_from_environment_or_token_file(tmp_path):
-    assert not kaggle_credentials_found({}, home=tmp_path)
-    assert kaggle_credentials_found({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
-    assert kaggle_credentials_found({"KAGGLE_API_TOKEN": "t"}, home=tmp_path)
-    assert not kaggle_credentials_found({"KAGGLE_USERNAME": "u"}, home=tmp_path)
-    (tmp_path / ".kaggle").mkdir()
-    (tmp_path / ".kaggle" / "kaggle.json").write_text("{}")
-    assert kaggle_credentials_found({}, home=tmp_path)

@@ -24,9 +24,12 @@ pytestmark = pytest.mark.e2e  # every test here builds the wheel
 
 # What a build reads from the repository; the test builds from a copy, so the checkout gets no build/.
 BUILD_SOURCES = ["pyproject.toml", "README.md", "LICENSE", "digit_recognizer", "notebooks", "data/sample"]
-# Tools pinned in requirements.in that the package itself never imports, by the extra that offers them.
-NOT_RUNTIME = {"jupyterlab": "notebooks", "kaggle": "kaggle", "pytest": "dev", "pytest-xdist": "dev",
-               "ruff": "dev", "setuptools": None}
+# Tools pinned in requirements*.in that the package itself never imports, by the extra that offers them.
+NOT_RUNTIME = {"jupyterlab": "notebooks", "kaggle": "kaggle", "kagglehub": "kaggle", "pytest": "dev",
+               "pytest-xdist": "dev", "ruff": "dev", "import-linter": "dev", "build": "dev", "uv": "dev",
+               "setuptools": None}
+DEVELOPMENT = {"pytest", "pytest-xdist", "ruff", "import-linter", "setuptools", "build", "uv"}
+LOCKS = {"requirements.txt": "requirements.in", "requirements-dev.txt": "requirements-dev.in"}
 
 
 def pip(*args: str) -> None:
@@ -60,10 +63,52 @@ def pins(requirements_file: str) -> dict[str, str]:
     return {m[1].lower(): m[2] for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.M)}
 
 
+def lock_entries(lock_file: str) -> dict[str, str]:
+    """Each pinned requirement of a lock, with its continuation lines (hashes), comments left out."""
+    entries, name = {}, None
+    for line in (PROJECT_DIR / lock_file).read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line.startswith(" "):
+            name = re.match(r"[A-Za-z0-9_.-]+", line)[0].lower()
+            entries[name] = line
+        else:
+            entries[name] += "\n" + line
+    return entries
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_every_lock_line_is_an_exact_pin_with_hashes_from_its_in_file(lock):
+    entries = lock_entries(lock)
+    assert entries, lock
+    for name, entry in entries.items():
+        assert re.match(rf"{re.escape(name)}==[^\s;]+( ; [^\\]+)? \\$", entry.splitlines()[0], re.I), entry
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), f"{lock}: {name} has no hash"
+    assert set(pins(LOCKS[lock])) <= set(entries), f"{lock}: not compiled from {LOCKS[lock]}: make lock"
+
+
+def test_development_tools_are_apart_from_the_runtime_lock_and_both_locks_agree():
+    runtime, development = pins("requirements.txt"), pins("requirements-dev.txt")
+    # setuptools stays in both: TensorFlow and TensorBoard depend on it at run time
+    assert not (DEVELOPMENT - {"setuptools"}) & set(runtime), "development tools in the runtime lock"
+    assert DEVELOPMENT <= set(development) and pins("requirements-dev.in")["import-linter"] == "2.17"
+    shared = set(runtime) & set(development)
+    assert {name: development[name] for name in shared} == {name: runtime[name] for name in shared}
+    assert "-c requirements.txt" in (PROJECT_DIR / "requirements-dev.in").read_text()
+
+
+def test_make_setup_installs_both_locks_checking_every_hash():
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    assert "pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt" in makefile
+    assert "pip install --quiet --no-deps -e ." in makefile
+    lock = makefile.split("\nlock:")[0].split("LOCK :=")[1]
+    assert "--generate-hashes" in lock and "--universal" in lock  # one lock for every Python named
+
+
 def test_metadata_declares_the_runtime_dependencies_with_ranges_that_admit_the_lock(wheel):
     declared = [Requirement(r) for r in wheel_metadata(wheel).get_all("Requires-Dist")]
     runtime = {r.name: r.specifier for r in declared if r.marker is None}
-    direct = pins("requirements.in")
+    direct = pins("requirements.in") | pins("requirements-dev.in")
     assert set(runtime) == set(direct) - set(NOT_RUNTIME)
     for name, extra in NOT_RUNTIME.items():
         if extra:
@@ -80,7 +125,7 @@ def lowest_admitted(specifier: SpecifierSet) -> Version:
 def test_requires_python_is_the_lowest_python_the_pinned_lock_installs_on(wheel):
     """Every pin's own Requires-Python, read from the environment `make setup` built from the lock."""
     requires_python = SpecifierSet(wheel_metadata(wheel)["Requires-Python"])
-    pinned = pins("requirements.txt")
+    pinned = pins("requirements.txt") | pins("requirements-dev.txt")
     found = {}
     for name, pinned_version in pinned.items():
         try:
@@ -103,6 +148,8 @@ def test_the_wheel_carries_the_notebooks_and_the_embedded_sample(wheel):
         sample = [line.split()[1] for line in (SAMPLE_DATA_DIR / "SHA256SUMS").read_text().splitlines()]
         for name in [*sample, "SHA256SUMS"]:
             assert archive.read(f"digit_recognizer/sample/{name}") == (SAMPLE_DATA_DIR / name).read_bytes()
+    assert {f"digit_recognizer/kaggle_api/{m}.py" for m in ("__init__", "__main__", "credentials",
+                                                             "competition", "kernel")} <= names
     assert not [n for n in names if n.startswith(("tests/", "data/", "notebooks/", "models/"))]
 
 

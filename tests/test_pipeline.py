@@ -3,12 +3,14 @@ leaves the earlier outputs, and no Kaggle credential reaches any output."""
 
 import json
 import shutil
+from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 
 from digit_recognizer import runner
+from digit_recognizer.config import PROJECT_DIR
 from tests.helpers import FAKE_KAGGLE, train_rows, write_csv
 
 pytestmark = pytest.mark.e2e
@@ -104,3 +106,28 @@ def test_kaggle_credentials_never_reach_outputs(smoke_run):
         content = path.read_bytes()
         for secret in FAKE_KAGGLE.values():
             assert secret.encode() not in content, f"{secret} leaked into {path}"
+
+
+GOLDEN = PROJECT_DIR / "tests" / "golden"
+OTHER_CPU_ROWS = 0.005  # of the rows: may differ on another kind of CPU, whose float sums round otherwise
+
+
+def cpu_kind() -> str:
+    """The vendor and whether the CPU has AVX-512: what decides how TensorFlow's kernels round."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    vendor = next((line.split(":")[1].strip() for line in info.splitlines() if line.startswith("vendor_id")),
+                  "unknown")
+    return f"{vendor} avx512={'yes' if ' avx512f' in info else 'no'}"
+
+
+def test_the_smoke_submission_is_the_one_on_record(smoke_run):
+    """What the smoke run computes is what it computed before the last refactor (tests/golden/README.md)."""
+    code, out = smoke_run
+    assert code == 0, (out / "run.log").read_text()[-3000:]
+    made, golden = (out / "submission.csv").read_bytes(), (GOLDEN / "smoke-submission.csv").read_bytes()
+    if cpu_kind() == (GOLDEN / "smoke-submission.cpu").read_text().strip():
+        assert made == golden, "the smoke run's submission.csv is not the one in tests/golden/"
+    else:
+        ours, theirs = pd.read_csv(out / "submission.csv"), pd.read_csv(GOLDEN / "smoke-submission.csv")
+        assert ours["ImageId"].equals(theirs["ImageId"])
+        assert (ours["Label"] != theirs["Label"]).mean() <= OTHER_CPU_ROWS

@@ -1,2 +1,2 @@
 """Step 1, the data: where the Kaggle CSVs are (`locate`), unpacked (`archives`), checked (`checksums`),
-read and validated (`loading`), and fetched (`download`, `make data`)."""
+and read and validated (`loading`). Fetching them is a command of its own (`download`, `make data`)."""

@@ -77,9 +77,11 @@ def sample_files() -> DataFiles:
 
 
 def kaggle_input_folder() -> Path | None:
-    """In a Kaggle notebook: the competition's folder, or any added data set with train and test CSVs."""
+    """In a Kaggle notebook: the competition's folder (`input/<slug>/`, or `input/competitions/<slug>/` as
+    newer notebooks mount it), else any added data set with train and test CSVs."""
     inputs = kaggle_root() / "input"
-    candidates = [inputs / "digit-recognizer", *sorted(inputs.glob("*")), *sorted(inputs.glob("*/*"))]
+    candidates = [inputs / "digit-recognizer", inputs / "competitions" / "digit-recognizer",
+                  *sorted(inputs.glob("*")), *sorted(inputs.glob("*/*"))]
     return next((c for c in candidates if c.is_dir() and has_train_and_test(c)), None)
 
 

@@ -11,20 +11,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import SAMPLE_DATA_DIR, external_data_dir, raw_data_dir
-from ..kaggle_api import (
+from .config import SAMPLE_DATA_DIR, external_data_dir, raw_data_dir
+from .dataset.archives import ZIP_MEMBERS, extract_competition_zip
+from .dataset.loading import LABEL_COLUMNS, PIXEL_COLUMNS, TRAIN_COLUMNS
+from .kaggle_api.credentials import (
     COMPETITION,
-    COMPETITION_URL,
-    TOKEN_STEPS,
+    SIGN_IN_STEPS,
     KaggleError,
-    authenticated_api,
-    kaggle_credentials_found,
+    NoCredentials,
+    load_colab_secrets,
+    refusal,
+    sign_in,
 )
-from ..plumbing.files import atomic_path, sha256
-from ..plumbing.messages import DataError
-from ..settings import DEFAULTS
-from .archives import extract_competition_zip
-from .loading import LABEL_COLUMNS, PIXEL_COLUMNS, TRAIN_COLUMNS
+from .plumbing.files import atomic_path, sha256
+from .plumbing.messages import DataError
+from .settings import DEFAULTS
 
 DEFAULT_SEED = DEFAULTS["seed"]
 
@@ -32,21 +33,22 @@ MNIST_TRAIN_ROWS = 42_000
 
 NO_CREDENTIALS = f"""No Kaggle credentials found, so Kaggle's files were not downloaded.
 To get them:
-{TOKEN_STEPS}
+{SIGN_IN_STEPS}
   3. Run `make data` (python -m digit_recognizer.download) again: the files go to data/raw/.
 Meanwhile every notebook runs on the embedded sample in {SAMPLE_DATA_DIR}.
 Without a Kaggle account, `make data SOURCE=mnist` builds full-size files from the public MNIST set."""
 
 
-def download_kaggle(raw_dir: Path | None = None, api=None, credentials_found=None) -> bool:
+def download_kaggle(raw_dir: Path | None = None, api=None) -> bool:
     """Download the competition zip into a temp folder beside `raw_dir` (default: data/raw/), check it and
-    unpack its files into `raw_dir`; a failure leaves `raw_dir` as it was. False (with advice) without
-    credentials."""
-    found = kaggle_credentials_found() if credentials_found is None else credentials_found
-    if not found:
-        print(NO_CREDENTIALS)
-        return False
-    api = api or authenticated_api()
+    unpack its files into `raw_dir`; a failure leaves `raw_dir` as it was. False (with advice) where the
+    `kaggle` package finds no way to sign in."""
+    if api is None:
+        try:
+            api = sign_in("downloaded")
+        except NoCredentials:
+            print(NO_CREDENTIALS)
+            return False
     raw_dir = raw_dir or raw_data_dir()
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
     download_dir = Path(tempfile.mkdtemp(dir=raw_dir.parent, prefix=f".{raw_dir.name}-download-"))
@@ -55,8 +57,7 @@ def download_kaggle(raw_dir: Path | None = None, api=None, credentials_found=Non
         try:
             api.competition_download_files(COMPETITION, path=str(download_dir), quiet=False)
         except Exception as error:
-            raise RuntimeError(f"Kaggle download failed ({error}). Have you accepted the rules at "
-                               f"{COMPETITION_URL}/rules ?") from error
+            raise refusal(error, "downloaded") from error
         archive = download_dir / f"{COMPETITION}.zip"
         if not archive.is_file():
             got = ", ".join(sorted(p.name for p in download_dir.iterdir())) or "nothing"
@@ -69,11 +70,42 @@ def download_kaggle(raw_dir: Path | None = None, api=None, credentials_found=Non
     return True
 
 
-def kaggle_files(raw_dir: Path | None = None) -> None:
-    """`make data` for a notebook cell (Colab): Kaggle's files into data/raw/, with the credentials this
-    notebook's own process can read, Colab's secrets among them; raises where it cannot."""
-    if not download_kaggle(raw_dir):
-        raise KaggleError("no Kaggle credentials found: the lines above say how to set them up")
+def _kagglehub_download(handle: str) -> str:
+    import kagglehub
+
+    return kagglehub.competition_download(handle)
+
+
+def kaggle_files(raw_dir: Path | None = None, fetch=_kagglehub_download) -> list[Path]:
+    """`make data` for a notebook cell (Colab): Kaggle's files into data/raw/ through kagglehub, which signs
+    in with this notebook's secrets (KAGGLE_API_TOKEN, or KAGGLE_USERNAME and KAGGLE_KEY), the environment
+    or ~/.kaggle, and keeps a cache for the next session. A file data/raw/ already holds is kept when it
+    is the same and refused otherwise, before anything is written; returns the files written."""
+    load_colab_secrets()  # here only to say why a command the notebook starts gets no secrets
+    raw_dir = raw_dir or raw_data_dir()
+    try:
+        folder = Path(fetch(COMPETITION))
+    except Exception as error:
+        if type(error).__name__ == "UnauthenticatedError":  # kagglehub found no credentials
+            raise KaggleError("no Kaggle credentials found, so nothing was downloaded. To set them up:\n"
+                              f"{SIGN_IN_STEPS}") from None
+        raise refusal(error, "downloaded") from error
+    fetched = [name for name in ZIP_MEMBERS if (folder / name).is_file()]
+    missing = [name for name in ("train.csv", "test.csv") if name not in fetched]
+    if missing:
+        raise DataError(f"{folder}: kagglehub's download holds no {' or '.join(missing)}")
+    for name in fetched:
+        if (raw_dir / name).exists() and sha256(raw_dir / name) != sha256(folder / name):
+            raise DataError(f"{raw_dir / name}: differs from Kaggle's {name}; move it away and run again")
+    written = []
+    for name in fetched:
+        if not (raw_dir / name).exists():
+            with atomic_path(raw_dir / name) as tmp:
+                shutil.copyfile(folder / name, tmp)
+            written.append(raw_dir / name)
+    print(f"Kaggle's files (kagglehub, {folder}) in {raw_dir}: "
+          f"{', '.join(p.name for p in written) or 'all there already'}")
+    return written
 
 
 def _load_keras_mnist():
