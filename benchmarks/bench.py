@@ -33,7 +33,6 @@ import os
 import platform
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +131,15 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def machine() -> str:
+    return f"{os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}"
+
+
+def recorded_versions(record: dict) -> str:
+    versions = (record.get("made_from") or {}).get("versions")
+    return ", ".join(f"{k} {v}" for k, v in versions.items()) if versions else "not in the records"
+
+
 def summarize(values: list[float], digits: int) -> str:
     mean = f"{np.mean(values):.{digits}f}"
     return mean if len(values) == 1 else f"{mean} ({min(values):.{digits}f}-{max(values):.{digits}f})"
@@ -154,10 +162,10 @@ def report(results: list[dict], command: str, smoke: bool) -> str:
         + (" (smoke run, not a measurement)" if smoke else ""),
         "",
         f"Command: `{command}`  ",
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  ",
+        f"Latest record: {max(r.get('date') or '' for r in results)[:16].replace('T', ' ')} UTC  ",
         f"Commit: {', '.join(commits)}; held-out test images: {test_images}  ",
-        f"Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}  ",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()) + "  ",
+        f"Machine: {'; '.join(sorted({r.get('machine') or 'not in the records' for r in results}))}  ",
+        f"Versions: {'; '.join(sorted({recorded_versions(r) for r in results}))}  ",
         f"Seeds: {', '.join(map(str, seeds))}; figures are the mean, with the range over seeds in brackets.",
         "",
         "| model | " + " | ".join(title for _, title, _ in columns) + " |",
@@ -266,11 +274,17 @@ def main(argv=None) -> int:
     parser.add_argument("--results-dir", default=str(PROJECT_DIR / "benchmarks"))
     parser.add_argument("--jobs", nargs="+", choices=JOBS, default=list(DEFAULT_JOBS),
                         help=f"default: {' '.join(DEFAULT_JOBS)}")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write RESULTS[-NAME].md from the records on file, run nothing")
     args = parser.parse_args(argv)
     report_file, records_file = results_files(args.results_dir, default_name(args.data_dir)
                                               if args.name is None else args.name)
-    command = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    given = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--report-only"]
+    command = "python benchmarks/bench.py " + " ".join(given)  # the run the records come from
     records = read_json(records_file) if records_file.is_file() else []
+    if args.report_only:
+        print(write_report(records, command.strip(), args.smoke, report_file))
+        return 0
     selected = [j for j in JOBS if j in args.jobs]
     probed = probes(args, selected)
     for seed in args.seeds:
@@ -285,7 +299,7 @@ def main(argv=None) -> int:
                       flush=True)
             record = spawn(job, seed, args.smoke, args.data_dir, args.hyperparameters)
             record |= {"made_from": lineage.record(inputs), "probe": probed[job], **git_state(),
-                       "date": now()}
+                       "machine": machine(), "date": now()}
             records = [r for r in records if (r["job"], r["seed"]) != (job, seed)] + [record]
             write_json(records, records_file)  # at once: a run cut short keeps every finished job
             write_report(records, command.strip(), args.smoke, report_file)
@@ -294,9 +308,13 @@ def main(argv=None) -> int:
     return 0
 
 
+def report_of(records: list[dict], command: str, smoke: bool) -> str:
+    """The results table of these records: what RESULTS[-NAME].md holds, all of it from the records."""
+    return report(sorted(records, key=lambda r: (r["seed"], JOBS.index(r["job"]))), command, smoke)
+
+
 def write_report(records: list[dict], command: str, smoke: bool, path: Path) -> str:
-    ordered = sorted(records, key=lambda r: (r["seed"], JOBS.index(r["job"])))
-    text = report(ordered, command, smoke)
+    text = report_of(records, command, smoke)
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return text

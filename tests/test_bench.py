@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,20 @@ def test_benchmark_smoke_run_writes_records_and_a_table_and_reruns_only_what_is_
     rerun = json.loads((tmp_path / "results-tiny.json").read_text())
     assert rerun[:3] == records
     assert [(r["job"], r["seed"]) for r in rerun[3:]] == [("reference", 4), ("fast", 4)]
+
+
+def test_every_results_table_is_what_bench_writes_from_its_records():
+    bench_module = load_bench()
+    tables = sorted((PROJECT_DIR / "benchmarks").glob("RESULTS*.md"))
+    assert tables, "no results table in benchmarks/"
+    for table in tables:
+        name = table.stem.removeprefix("RESULTS").removeprefix("-")
+        records_file = bench_module.results_files(table.parent, name)[1]
+        assert records_file.is_file(), f"{table} has no records ({records_file.name}) to be generated from"
+        text = table.read_text()
+        command = re.search(r"^Command: `(.*)`  $", text, re.M)[1]
+        assert text == bench_module.report_of(json.loads(records_file.read_text()), command, False), (
+            f"{table} is not what bench.py writes from {records_file.name}: `{command} --report-only`")
 
 
 def test_results_are_named_after_the_data_folder():
