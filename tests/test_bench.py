@@ -21,29 +21,28 @@ def bench(*args):
 
 @pytest.mark.e2e
 def test_benchmark_smoke_run_writes_records_and_a_table_and_reruns_only_what_is_missing(tmp_path):
-    done = bench("--seeds", "3", "--results-dir", str(tmp_path), "--name", "tiny")
+    done = bench("--seeds", "3", "--jobs", "reference", "full", "--results-dir", str(tmp_path),
+                 "--name", "tiny")
     assert done.returncode == 0, done.stderr[-2000:]
     text = (tmp_path / "RESULTS-tiny.md").read_text()
     assert "smoke run, not a measurement" in text and "Machine: " in text and "Commit: " in text
     rows = [line for line in text.splitlines() if line.startswith(("| reference |", "| fast |", "| full |"))]
-    assert len(rows) == 3 and all(len(row.split("|")) == 10 for row in rows)  # no search: no search column
+    assert len(rows) == 2 and all(len(row.split("|")) == 10 for row in rows)  # no search: no search column
     assert "| full profile: the 1 members' softmax averaged |" in text  # the step table
     records = json.loads((tmp_path / "results-tiny.json").read_text())
-    assert [(r["job"], r["seed"]) for r in records] == [("reference", 3), ("fast", 3), ("full", 3)]
+    assert [(r["job"], r["seed"]) for r in records] == [("reference", 3), ("full", 3)]
     for record in records:
         assert {"errors", "test_images", "train_images", "train_seconds", "predict_28000_seconds",
-                "peak_memory_mb", "commit", "made_from", "probe"} <= set(record)
+                "peak_memory_mb", "commit", "machine", "made_from", "probe"} <= set(record)
     assert not any("search_seconds" in r for r in records)  # only the tuned job searches
 
-    again = bench("--seeds", "3", "4", "--jobs", "reference", "fast", "--results-dir", str(tmp_path),
+    again = bench("--seeds", "3", "4", "--jobs", "reference", "--results-dir", str(tmp_path),
                   "--name", "tiny")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "==> reference, seed 3: on record" in again.stdout
-    assert "==> fast, seed 3: on record" in again.stdout
     assert "==> reference, seed 4\n" in again.stdout  # only the new seed runs
     rerun = json.loads((tmp_path / "results-tiny.json").read_text())
-    assert rerun[:3] == records
-    assert [(r["job"], r["seed"]) for r in rerun[3:]] == [("reference", 4), ("fast", 4)]
+    assert rerun[:2] == records and [(r["job"], r["seed"]) for r in rerun[2:]] == [("reference", 4)]
 
 
 def test_every_results_table_is_what_bench_writes_from_its_records():
@@ -135,7 +134,6 @@ def test_a_record_outlives_a_refactor_and_is_retired_by_a_change_of_recipe(monke
     jobs = load_bench().jobs
     before = jobs.probe("reference", True)
     assert len(before) == jobs.PROBE_TEST_IMAGES
-    assert jobs.same_computation(before, jobs.probe("reference", True))  # seeded
 
     def to_images_rewritten(pixels):  # the same numbers, another way
         return np.divide(np.asarray(pixels).reshape(-1, 28, 28, 1), 255, dtype=np.float32)

@@ -15,7 +15,7 @@ from kagglesdk.kernels.types.kernels_api_service import (
 from kagglesdk.kernels.types.kernels_enums import KernelWorkerStatus
 
 from digit_recognizer import config
-from digit_recognizer.kaggle_api import credentials, kernel
+from digit_recognizer.kaggle_api import kernel
 from digit_recognizer.kaggle_api.__main__ import main
 from digit_recognizer.kaggle_api.credentials import KaggleError
 from tests.kaggle_fakes import (
@@ -130,14 +130,6 @@ def test_kernel_folder_needs_a_username_and_a_known_profile(tmp_path):
     with pytest.raises(KaggleError, match="unknown profile 'huge'"):
         kernel.write_kernel_folder(tmp_path / "k", "https://github.com/me/d.git", "me", "huge")
     assert not (tmp_path / "k").exists()
-
-
-def test_username_from_environment_or_token_file(tmp_path):
-    assert credentials.kaggle_username({"KAGGLE_USERNAME": "env-me"}, home=tmp_path) == "env-me"
-    assert credentials.kaggle_username({}, home=tmp_path) is None
-    (tmp_path / ".kaggle").mkdir()
-    (tmp_path / ".kaggle" / "kaggle.json").write_text('{"username": "file-me", "key": "k"}')
-    assert credentials.kaggle_username({}, home=tmp_path) == "file-me"
 
 
 def test_make_kaggle_kernel_command(tmp_path, monkeypatch, capsys):

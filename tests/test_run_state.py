@@ -21,7 +21,8 @@ from digit_recognizer.plumbing import runlock
 KILLABLE_TRAINING = textwrap.dedent("""
     import dataclasses, os, sys
     import keras
-    from digit_recognizer import config, features
+    from digit_recognizer import features, profiles
+    from digit_recognizer.dataset import loading
     from digit_recognizer.modeling import training
     backup, kill_after, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
