@@ -20,6 +20,19 @@ def smoke_run(tmp_path_factory):
     return done.returncode, out
 
 
+@pytest.fixture(scope="session")
+def jax_smoke_run(tmp_path_factory):
+    """`make run PROFILE=smoke` (no search) on the JAX backend, on the CPU, in a process of its own; its
+    output in run.log. JAX on a CPU trains this CNN several times slower than TensorFlow: one run only."""
+    out = tmp_path_factory.mktemp("jax-run")
+    command = [sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke", "--seed", "7",
+               "--output-dir", str(out)]
+    with open(out / "run.log", "w") as log:
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
+                              env=os.environ | {"KERAS_BACKEND": "jax"})
+    return done.returncode, out
+
+
 def pytest_report_header():
     """The Keras backend the suite runs on (KERAS_BACKEND): tests/test_backends.py reads it."""
     import keras
