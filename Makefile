@@ -26,6 +26,8 @@ ORACLE_PORT ?= 8000
 WORKER_ID   ?=
 # benchmark
 BENCH_SEEDS ?= 42 43 44
+# make gpu-check-files: the Kaggle-sized data copied for benchmarks/gpu_check.sh
+GPU_DATA ?= ../shared/data/mnist-full
 # test processes: most of the suite's time is notebook kernels starting, a core each; a file stays in one
 TEST_WORKERS ?= 2
 # Kaggle kernel: the repository Kaggle clones (empty: the git remote origin, as https), the branch, tag or
@@ -55,7 +57,7 @@ DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACL
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run submit tensorboard \
-        submissions kaggle-kernel kaggle-push kaggle-status kaggle-output bench test test-quick lint lab lock \
+        submissions kaggle-kernel kaggle-push kaggle-status kaggle-output bench gpu-check-files test test-quick lint lab lock \
         clean distclean
 
 help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, TUNE=1, TUNER, MAX_EPOCHS, ...)
@@ -131,6 +133,17 @@ kaggle-output: setup ## Download the finished run's outputs (submission.csv, mod
 
 bench: setup ## Benchmark: reference recipe vs the fast and full jobs, BENCH_SEEDS seeds; resumes; benchmarks/RESULTS*.md
 	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
+
+# What benchmarks/gpu_check.sh needs on a GPU machine without TensorFlow (Python 3.12): the lock's Keras and
+# Keras Tuner with the needs that machine lacks, as wheels, and the data; build/ travels as carried paths.
+GPU_WHEELS := keras keras-tuner kt-legacy namex optree
+gpu-check-files: setup ## Wheels (Python 3.12) and the data for benchmarks/gpu_check.sh into build/gpu-wheels, build/gpu-data
+	rm -rf build/gpu-wheels build/gpu-data && mkdir -p build/gpu-data
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d build/gpu-wheels $(foreach name,$(GPU_WHEELS),$(shell grep -E '^$(name)==' requirements.txt | cut -d' ' -f1))
+	cp -r "$(GPU_DATA)" build/gpu-data/mnist-full && chmod -R u+w build/gpu-data
+	du -sh build/gpu-wheels build/gpu-data
 
 test: setup ## Run the whole test suite (TEST_WORKERS processes)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile

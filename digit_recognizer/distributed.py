@@ -43,13 +43,19 @@ def main(argv=None) -> int:
     settings = from_options(parser, args, SETTINGS)
 
     set_tuner_environment(args.role, args.ip, args.port, args.worker_id)
-    from . import features
-    from .modeling import training, tuning  # TensorFlow loads after the environment is set
     from .plumbing import runtime
+
+    try:  # before the backend loads: one line for a backend not installed, its flags set before it starts
+        setup = runtime.configure(settings.deterministic, settings.mixed_precision)
+    except (runtime.BackendUnavailable, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
+    from . import features
+    from .modeling import training, tuning  # the backend loads after the environment is set
 
     paths = output_paths(settings.output_dir or None)
     profile = settings.run_profile
-    print(runtime.configure(settings.deterministic, settings.mixed_precision), flush=True)
+    print(setup, flush=True)
     training.set_determinism(settings.seed)
     try:
         dataset = features.load_dataset(paths.dataset_file, {"profile": profile.name, "seed": settings.seed})

@@ -12,7 +12,8 @@ from pathlib import Path
 from .config import PROJECT_DIR, SOURCE_CHECKOUT
 from .plumbing.files import now, read_record, sha256, write_json
 
-PACKAGES = ["tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill"]
+PACKAGES = ["tensorflow", "jax", "jaxlib", "torch", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn",
+            "papermill"]
 
 
 def library_versions() -> dict[str, str]:
@@ -23,6 +24,16 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def backend() -> dict:
+    """The Keras backend the run computed on, with its switches (`plumbing.runtime`)."""
+    import keras
+
+    from .plumbing import runtime
+
+    return {"name": keras.config.backend(), "deterministic": runtime.op_determinism(),
+            "mixed_precision": keras.mixed_precision.global_policy().name != "float32"}
 
 
 def installed_commit() -> str | None:
@@ -66,6 +77,7 @@ def build_manifest(dataset_source: dict, training_metrics: dict, submission: dic
         "training": {k: v for k, v in training_metrics.items() if k != "hyperparameters"},
         "submission": submission,
         "test_score": test_score,
+        "backend": backend(),
         "versions": library_versions(),
         "platform": {"system": platform.platform(), "machine": platform.machine(),
                      "python_executable": Path(sys.executable).name},

@@ -28,6 +28,7 @@ from .config import NOTEBOOKS_DIR, SAMPLE, OutputPaths, output_paths
 from .dataset.checksums import file_hashes
 from .dataset.locate import locate_data
 from .features import recorded_source
+from .plumbing import runtime
 from .plumbing.lineage import differences
 from .plumbing.messages import DataError, shorten
 from .plumbing.runlock import OutputFolderBusy, output_folder_lock
@@ -163,6 +164,8 @@ def main(argv=None) -> int:
     selected = with_search(chosen, bool(args.notebooks), settings.tune)
     command = shlex.join(["python", "-m", "digit_recognizer.runner", *argv])
     try:
+        runtime.check_backend()  # the notebooks' kernels inherit the backend and its flags
+        runtime.prepare_environment(settings.deterministic)
         check_output_folder(paths.root)
         with output_folder_lock(paths.root, command):
             run(with_prepared_data(selected, available, paths, parameters), parameters, paths.reports_dir)
@@ -173,7 +176,7 @@ def main(argv=None) -> int:
               "go on (a training resumes from its backup, a search from its trials)", file=sys.stderr,
               flush=True)
         return 130
-    except (OutputFolderBusy, RunStopped, DataError, OSError) as error:
+    except (runtime.BackendUnavailable, OutputFolderBusy, RunStopped, DataError, OSError) as error:
         if args.traceback:
             raise
         print(f"error: {error}", file=sys.stderr, flush=True)

@@ -1,6 +1,6 @@
 """A notebook's set-up in one call: `context = runs.start(profile=profile, seed=seed, ...)`.
 
-The call checks the notebook's parameters (`settings.Settings`), applies the TensorFlow switches before
+The call checks the notebook's parameters (`settings.Settings`), applies the backend's switches before
 anything is seeded or built, refuses an output folder that another run is writing to, and prints one line
 saying what runs where. Every notebook shows the same defaults in its parameters cell, so notebooks run
 one by one with "Run all" make one consistent run; a setting changed in one notebook only is refused by
@@ -83,7 +83,7 @@ def start(**parameters) -> RunContext:
     """The run's context, from a notebook's parameters (each a `Settings` field)."""
     overrides = settings_from_environment()
     settings = Settings(**parameters | overrides)  # a bad one stops here, naming it
-    from .plumbing import runtime  # TensorFlow: only once the settings are known to be good
+    from .plumbing import runtime  # the backend: only once the settings are known to be good
 
     print(runtime.configure(settings.deterministic, settings.mixed_precision))
     paths = output_paths(settings.output_dir or None)

@@ -20,9 +20,29 @@ def smoke_run(tmp_path_factory):
     return done.returncode, out
 
 
+@pytest.fixture(scope="session")
+def jax_smoke_run(tmp_path_factory):
+    """`make run PROFILE=smoke` (no search) on the JAX backend, on the CPU, in a process of its own; its
+    output in run.log. JAX on a CPU trains this CNN several times slower than TensorFlow: one run only."""
+    out = tmp_path_factory.mktemp("jax-run")
+    command = [sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke", "--seed", "7",
+               "--output-dir", str(out)]
+    with open(out / "run.log", "w") as log:
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
+                              env=os.environ | {"KERAS_BACKEND": "jax"})
+    return done.returncode, out
+
+
+def pytest_report_header():
+    """The Keras backend the suite runs on (KERAS_BACKEND): tests/test_backends.py reads it."""
+    import keras
+
+    return f"keras backend: {keras.config.backend()}"
+
+
 def pytest_collection_modifyitems(items):
     """A test on a whole run's outputs or on the built wheel carries `e2e`: `make test-quick` stays quick."""
     for item in items:
-        slow = {"smoke_run", "wheel"} & set(item.fixturenames)
+        slow = {"smoke_run", "jax_smoke_run", "wheel"} & set(item.fixturenames)
         if slow and not item.get_closest_marker("e2e"):
             raise pytest.UsageError(f"{item.nodeid} uses {', '.join(sorted(slow))}: mark it @pytest.mark.e2e")

@@ -1,8 +1,8 @@
 """Stroke-width augmentation."""
 
+import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from digit_recognizer.modeling.augment import RandomStrokeWidth
 from digit_recognizer.modeling.training import set_determinism
@@ -30,10 +30,22 @@ def test_stroke_width_thickens_thins_or_keeps_each_image():
     assert out.shape == images.shape and out.min() >= 0 and out.max() <= 1
 
 
-def test_stroke_width_runs_in_a_graph_with_an_unknown_batch_size():
+def compiled(function):
+    """`function` compiled as the backend compiles a training step: TensorFlow's graph with the batch size
+    unknown, JAX's jit."""
+    if keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
+    import jax
+
+    return jax.jit(function)
+
+
+def test_stroke_width_runs_compiled():
     layer = RandomStrokeWidth(0.25, seed=2)
-    graph = tf.function(lambda x: layer(x, training=True),
-                        input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
+    layer.build((None, 28, 28, 1))
+    graph = compiled(lambda x: layer(x, training=True))
     assert graph(np.repeat(stroke(), 5, axis=0)).shape == (5, 28, 28, 1)
 
 

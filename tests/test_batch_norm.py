@@ -30,11 +30,11 @@ def test_every_batch_norm_layer_normalizes_the_images_in_inference_mode():
     layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(layers) == 5
     for layer in layers:  # the later layers too: their inputs came through the recomputed earlier ones
-        outputs = keras.Model(model.input, layer.output)(digits, training=False).numpy()
+        outputs = keras.ops.convert_to_numpy(keras.Model(model.input, layer.output)(digits, training=False))
         outputs = outputs.reshape(-1, outputs.shape[-1])
-        variance = layer.moving_variance.numpy()
-        scale = layer.gamma.numpy() * np.sqrt(variance / (variance + layer.epsilon))
-        assert np.allclose(outputs.mean(axis=0), layer.beta.numpy(), atol=1e-4), layer.name
+        variance = np.asarray(layer.moving_variance)
+        scale = np.asarray(layer.gamma) * np.sqrt(variance / (variance + layer.epsilon))
+        assert np.allclose(outputs.mean(axis=0), np.asarray(layer.beta), atol=1e-4), layer.name
         assert np.allclose(outputs.std(axis=0), np.abs(scale), rtol=1e-3, atol=1e-5), layer.name
 
 
@@ -43,7 +43,7 @@ def test_batches_combine_into_the_whole_sets_statistics():
     recompute_statistics(by_batch, images(), batch_size=7)
     recompute_statistics(whole, images(), batch_size=1000)
     for a, b in zip(by_batch.non_trainable_weights, whole.non_trainable_weights, strict=True):
-        assert np.allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+        assert np.allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
 
 
 def test_a_model_without_batch_norm_is_left_as_it_was():

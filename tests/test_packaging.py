@@ -24,8 +24,10 @@ pytestmark = pytest.mark.e2e  # every test here builds the wheel
 
 # What a build reads from the repository; the test builds from a copy, so the checkout gets no build/.
 BUILD_SOURCES = ["pyproject.toml", "README.md", "LICENSE", "digit_recognizer", "notebooks", "data/sample"]
-# Tools pinned in requirements*.in that the package itself never imports, by the extra that offers them.
-NOT_RUNTIME = {"jupyterlab": "notebooks", "kaggle": "kaggle", "kagglehub": "kaggle", "pytest": "dev",
+# Pinned in requirements*.in but no dependency of every install, by the extra that offers them: the Keras
+# backends (the lock keeps TensorFlow, the dev lock JAX for the tests), and tools the package never imports.
+NOT_RUNTIME = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "jupyterlab": "notebooks",
+               "kaggle": "kaggle", "kagglehub": "kaggle", "pytest": "dev",
                "pytest-xdist": "dev", "ruff": "dev", "import-linter": "dev", "build": "dev", "uv": "dev",
                "setuptools": None}
 DEVELOPMENT = {"pytest", "pytest-xdist", "ruff", "import-linter", "setuptools", "build", "uv"}

@@ -108,6 +108,19 @@ def test_kaggle_credentials_never_reach_outputs(smoke_run):
             assert secret.encode() not in content, f"{secret} leaked into {path}"
 
 
+def test_the_pipeline_runs_on_jax_and_records_it(jax_smoke_run):
+    code, out = jax_smoke_run
+    log = (out / "run.log").read_text()
+    assert code == 0, log[-3000:]
+    submission = pd.read_csv(out / "submission.csv")
+    assert submission["ImageId"].tolist() == list(range(1, 2001)) and submission["Label"].nunique() > 1
+    run = json.loads((out / "models" / "run.json").read_text())
+    assert run["backend"] == {"name": "jax", "deterministic": True, "mixed_precision": False}
+    assert run["versions"]["jax"][0].isdigit()
+    assert "Keras backend jax; CPU only" in log and "JAX promises no byte-identical re-runs" in log
+    assert json.loads((out / "models" / "test_score.json").read_text())["accuracy"] > 0.2
+
+
 GOLDEN = PROJECT_DIR / "tests" / "golden"
 OTHER_CPU_ROWS = 0.005  # of the rows: may differ on another kind of CPU, whose float sums round otherwise
 

@@ -1,6 +1,7 @@
 """TensorBoard logs: the final training and the search write event files, and logging changes no weight."""
 
 import dataclasses
+import importlib.util
 
 import numpy as np
 import pytest
@@ -55,3 +56,18 @@ def test_search_writes_each_trial_with_its_hyperparameters(dataset, tmp_path):
         tags = set(events(logs / trial))
         assert "execution0/_hparams_/session_start_info" in tags, tags  # what the HParams view reads
         assert "validation/epoch_accuracy" in tags, tags
+
+
+def test_without_tensorflow_there_are_no_logs_and_one_line_says_why(monkeypatch, tmp_path):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "tensorflow" else find_spec(name, *args))
+    assert tensorboard_logs.tensorboard_callbacks(tmp_path) == []
+    assert tensorboard_logs.describe(tmp_path).startswith("no TensorBoard logs: Keras writes them with "
+                                                          "TensorFlow's summary ops")
+
+
+def test_with_tensorflow_the_logs_and_on_tensorflow_the_hparams_view_are_named(tmp_path):
+    assert [type(c).__name__ for c in tensorboard_logs.tensorboard_callbacks(tmp_path)] == ["TensorBoard"]
+    assert tensorboard_logs.tensorboard_callbacks(None) == []
+    assert "(HParams view)" in tensorboard_logs.describe(tmp_path, search=True)

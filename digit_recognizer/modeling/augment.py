@@ -8,8 +8,7 @@ Every step passes images through unchanged at inference, so a saved model predic
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
-from keras import layers
+from keras import layers, ops
 
 # The default augmentation strength, shared by `augmentation()` and the search space.
 AUGMENTATION = {"rotation_degrees": 10.0, "zoom": 0.1, "shift": 0.1, "stroke_width_rate": 0.25}
@@ -47,10 +46,10 @@ class RandomStrokeWidth(layers.Layer):
     def call(self, images, training=None):
         if not training or not self.rate:
             return images
-        thick = tf.nn.max_pool2d(images, 2, 1, "SAME")
-        thin = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
-        draw = keras.random.uniform((tf.shape(images)[0], 1, 1, 1), seed=self.seed_generator)
-        return tf.where(draw < self.rate, thick, tf.where(draw < 2 * self.rate, thin, images))
+        thick = ops.max_pool(images, 2, 1, "same")
+        thin = -ops.max_pool(-images, 2, 1, "same")
+        draw = keras.random.uniform((ops.shape(images)[0], 1, 1, 1), seed=self.seed_generator)
+        return ops.where(draw < self.rate, thick, ops.where(draw < 2 * self.rate, thin, images))
 
     def compute_output_shape(self, input_shape):
         return input_shape

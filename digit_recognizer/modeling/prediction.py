@@ -7,7 +7,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.metrics import confusion_matrix
 
 from ..config import IMAGE_SIZE, NUM_CLASSES
@@ -31,10 +30,15 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
 
 
 def forward_pass(model: keras.Model, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
-    """`model(images)` in inference mode, batch by batch through one compiled graph: on a CPU faster than
-    `model.predict`, whose per-batch machinery costs more than these small CNNs do."""
+    """`model(images)` in inference mode, batch by batch through one compiled graph. On TensorFlow a
+    `tf.function`: on a CPU faster than `model.predict`, whose per-batch machinery costs more than these
+    small CNNs do; on other backends `model.predict`, which Keras compiles for them."""
     if not len(images):
         return np.zeros((0, *model.output_shape[1:]), dtype=np.float32)
+    if keras.config.backend() != "tensorflow":
+        return model.predict(images, batch_size=batch_size, verbose=0)
+    import tensorflow as tf
+
     forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
     return np.concatenate([forward(images[start:start + batch_size]).numpy()
                            for start in range(0, len(images), batch_size)])

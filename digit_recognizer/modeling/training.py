@@ -15,8 +15,8 @@ import pandas as pd
 from ..features import dataset_identity
 from ..plumbing.files import atomic_path, now, read_json, read_record, write_json
 from ..plumbing.lineage import describe, differences, is_intact, matches, record
-from ..plumbing.runtime import set_determinism
-from ..plumbing.tensorboard_logs import tensorboard_callback
+from ..plumbing.runtime import explained_determinism_errors, set_determinism
+from ..plumbing.tensorboard_logs import tensorboard_callbacks
 from ..profiles import Profile
 from .batch_norm import recompute_statistics
 from .model import build_model, ensemble, hyperparameters_from
@@ -57,9 +57,10 @@ def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: i
         claim_backup(backup_dir, trained_on(dataset, profile, seed, hyperparameters))
         callbacks.insert(0, keras.callbacks.BackupAndRestore(str(backup_dir)))
     start = time.perf_counter()
-    history = model.fit(dataset.x_train, dataset.y_train, batch_size=profile.batch_size,
-                        epochs=profile.train_epochs, validation_data=(dataset.x_valid, dataset.y_valid),
-                        callbacks=callbacks, verbose=verbose)
+    with explained_determinism_errors():  # an op without a deterministic kernel: one line, the remedy
+        history = model.fit(dataset.x_train, dataset.y_train, batch_size=profile.batch_size,
+                            epochs=profile.train_epochs, validation_data=(dataset.x_valid, dataset.y_valid),
+                            callbacks=callbacks, verbose=verbose)
     recompute_statistics(model, dataset.x_train)  # for clean digits, dropout off, the final weights
     seconds = time.perf_counter() - start
     frame = pd.DataFrame(history.history)
@@ -91,7 +92,7 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
         if profile.ensemble_size > 1:
             print(f"--- member {member + 1} of {profile.ensemble_size} (seed {seed + member})", flush=True)
         member_backup = Path(backup_dir) / f"member-{member}" if backup_dir else None
-        logs = [tensorboard_callback(Path(log_dir) / f"member-{member}")] if log_dir else []
+        logs = tensorboard_callbacks(Path(log_dir) / f"member-{member}" if log_dir else None)
         model, history, member_seconds = train_model(hyperparameters, dataset, profile, seed + member,
                                                      verbose=verbose, backup_dir=member_backup,
                                                      extra_callbacks=logs)

@@ -16,7 +16,8 @@ from ..features import dataset_identity, split_train_validation
 from ..plumbing.files import atomic_path, write_json
 from ..plumbing.lineage import fingerprint
 from ..plumbing.memory import peak_memory_mb
-from ..plumbing.tensorboard_logs import tensorboard_callback
+from ..plumbing.runtime import DeterminismUnavailable, explained_determinism_errors
+from ..plumbing.tensorboard_logs import tensorboard_callbacks
 from ..profiles import Profile
 from .augment import AUGMENTATION
 from .model import active_values, build_model
@@ -37,11 +38,19 @@ def _seeded(tuner_class):
             trial_dir.mkdir(parents=True, exist_ok=True)
             (trial_dir / WORKER_FILE).write_text(self.tuner_id)  # who ran it, for distributed searches
             start = time.perf_counter()
-            histories = super().run_trial(trial, *args, **kwargs)
+            try:
+                with explained_determinism_errors():
+                    histories = super().run_trial(trial, *args, **kwargs)
+            except DeterminismUnavailable as error:  # not a failed trial to retry: every trial would fail
+                raise SearchStopped(str(error)) from None
             return _trial_metrics(histories, time.perf_counter() - start)
 
     SeededTuner.__name__ = tuner_class.__name__
     return SeededTuner
+
+
+class SearchStopped(kt.errors.FatalError):
+    """An error no other trial can escape (an op without a deterministic kernel): Keras Tuner stops."""
 
 
 def _trial_metrics(histories, seconds: float) -> dict:
@@ -155,9 +164,8 @@ def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2,
     With `log_dir`, every trial writes TensorBoard logs to `log_dir/<trial>/execution0`, with its
     hyperparameters for TensorBoard's HParams view (Keras Tuner adds them to a TensorBoard callback)."""
     stop_new_trials_after(tuner.oracle, profile.budget_minutes * 60)
-    callbacks = [keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=profile.tuning_patience)]
-    if log_dir:
-        callbacks.append(tensorboard_callback(log_dir))
+    callbacks = [keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=profile.tuning_patience),
+                 *tensorboard_callbacks(log_dir)]
     seed = tuner.trial_seed
     x, y, x_valid, y_valid = search_split(dataset, profile, seed)
     start = time.perf_counter()
