@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+from filelock import FileLock
 
 from tests.helpers import FAKE_KAGGLE
 
@@ -11,13 +12,22 @@ from tests.helpers import FAKE_KAGGLE
 def smoke_run(tmp_path_factory):
     """All five notebooks (the search too), smoke profile, on the sample, in a process of its own as
     `make run TUNE=1` starts it, with fake Kaggle credentials in its environment; all it prints goes to
-    run.log beside its outputs. A test that uses it is an end-to-end test: mark it `e2e`."""
-    out = tmp_path_factory.mktemp("run")
-    command = [sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke", "--seed", "7", "--tune",
-               "--output-dir", str(out)]
-    with open(out / "run.log", "w") as log:
-        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ | FAKE_KAGGLE)
-    return done.returncode, out
+    run.log beside its outputs. Made once for the whole test session: the test processes (pytest-xdist)
+    share it, the first to need it runs it while the others wait. Tests read it, never change it (copy it
+    to change it). A test that uses it is an end-to-end test: mark it `e2e`."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # pytest-N/, above popen-gwK/
+    out, finished = shared / "smoke-run", shared / "smoke-run.returncode"
+    with FileLock(shared / "smoke-run.lock"):
+        if not finished.is_file():
+            out.mkdir()
+            command = [sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke", "--seed", "7",
+                       "--tune", "--output-dir", str(out)]
+            with open(out / "run.log", "w") as log:
+                done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
+                                      env=os.environ | FAKE_KAGGLE)
+            finished.write_text(str(done.returncode))
+    return int(finished.read_text()), out
 
 
 @pytest.fixture(scope="session")

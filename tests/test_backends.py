@@ -13,7 +13,8 @@ MODEL_TESTS = ["tests/test_model.py", "tests/test_augment.py", "tests/test_batch
 
 
 def test_the_model_tests_pass_on_jax():
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q",
+    # not -q: the header, which names the backend (conftest.pytest_report_header), is then left out
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider",
                            *MODEL_TESTS], cwd=PROJECT_DIR, capture_output=True, text=True,
                           env=os.environ | {"KERAS_BACKEND": "jax"})
     assert "keras backend: jax" in done.stdout, done.stdout[-3000:]

@@ -137,7 +137,8 @@ def test_a_notebook_sets_up_its_run_in_one_call(tmp_path, capsys):
     assert context.seed == 42 and context.paths == config.output_paths(tmp_path)
     assert context.source == {"profile": "full", "seed": 42, "data_dir": ""}
     assert capsys.readouterr().out.splitlines() == [
-        "CPU only (no GPU visible); op determinism on; float32",
+        "Keras backend tensorflow; CPU only (no GPU visible); determinism on (byte-identical re-runs on "
+        "one machine; an op without a deterministic kernel stops the run); float32",
         f"profile full, seed 42, outputs under {tmp_path.resolve()}"]
     with pytest.raises(SettingError, match="^max_trials: -1 is not a whole number"):
         runs.start(profile="smoke", seed=0, output_dir=str(tmp_path), max_trials=-1)
@@ -169,7 +170,7 @@ def test_determinism_turned_off_stays_off_after_seeding(tmp_path):
     done = subprocess.run([sys.executable, "-c", DETERMINISM_OFF.format(root=str(tmp_path))],
                           capture_output=True, text=True, check=True)
     printed = done.stdout.splitlines()
-    assert "CPU only (no GPU visible); op determinism off; float32" in printed
+    assert "Keras backend tensorflow; CPU only (no GPU visible); determinism off; float32" in printed
     assert printed[-1] == "op determinism False"
 
 
