@@ -15,7 +15,8 @@ TUNER          ?=
 MAX_EPOCHS     ?=
 MAX_TRIALS     ?=
 BUDGET_MINUTES ?=
-# TensorFlow switches: DETERMINISTIC=0 for speed on a GPU, MIXED_PRECISION=1 for float16 on a GPU
+# backend switches (KERAS_BACKEND: tensorflow, jax, torch): DETERMINISTIC=0 for speed on a GPU,
+# MIXED_PRECISION=1 for float16 on a GPU
 DETERMINISTIC   ?=
 MIXED_PRECISION ?=
 # make data: Kaggle's files, or SOURCE=mnist

@@ -87,8 +87,8 @@ class Settings:
     budget_minutes: float | None = _setting(None, float, _minutes, "minutes after which no new search "
                                             "trial starts (None: the profile's)")
     retune: bool = _setting(False, bool, _switch, "archive the earlier search and start a fresh one")
-    deterministic: bool = _setting(True, bool, _switch, "deterministic TensorFlow ops: byte-identical "
-                                   "re-runs, slower on a GPU")
+    deterministic: bool = _setting(True, bool, _switch, "deterministic ops on every Keras backend "
+                                   "(byte-identical re-runs on TensorFlow), slower on a GPU")
     mixed_precision: bool = _setting(False, bool, _switch, "float16 compute (needs a GPU)")
 
     def __post_init__(self):
