@@ -71,7 +71,7 @@ def spawn(job: str, seed: int, smoke: bool, data_dir: str, hyperparameters_file:
 
 def data_fingerprint(data_dir: str) -> str:
     hashes = checksums.file_hashes(locate.locate_data(data_dir or None))
-    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
+    return lineage.fingerprint(hashes)[:16]
 
 
 def probes(args, job_names: list[str]) -> dict[str, list]:

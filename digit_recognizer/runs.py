@@ -42,7 +42,7 @@ class RunContext:
 
     @property
     def data_dir(self) -> str:
-        """As given: "" finds the data (see `data.locate_data`), "sample" is the embedded sample."""
+        """As given: "" finds the data (see `dataset.locate.locate_data`), "sample" is the embedded sample."""
         return self.settings.data_dir
 
     @property

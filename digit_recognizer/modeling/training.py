@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..features import dataset_identity
 from ..plumbing.files import atomic_path, now, read_json, read_record, write_json
-from ..plumbing.lineage import describe, differences, is_intact, matches, record
+from ..plumbing.lineage import differences, is_intact, matches, record
 from ..plumbing.runtime import explained_determinism_errors, set_determinism
 from ..plumbing.tensorboard_logs import tensorboard_callbacks
 from ..profiles import Profile
@@ -106,6 +106,14 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
     if backup_dir:
         shutil.rmtree(backup_dir, ignore_errors=True)
     return ensemble(members), histories, member_metrics, seconds
+
+
+def describe(inputs: dict) -> str:
+    """One line for a training's inputs (`trained_on`): the data files' hashes, seed and profile."""
+    data = inputs.get("data") or {}
+    files = ", ".join(f"{name} {digest[:12]}" for name, digest in sorted((data.get("sha256") or {}).items()))
+    return (f"data {files or 'no files'} (split with seed {data.get('seed')}), seed {inputs.get('seed')}, "
+            f"profile {(inputs.get('profile') or {}).get('name')}")
 
 
 class ProvenanceError(ValueError):

@@ -64,13 +64,3 @@ def differences(found: dict | None, inputs: dict, limit: int = 300) -> str:
     text = "; ".join(_differences(found, inputs, ""))
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
-
-def _files(hashes: dict | None) -> str:
-    return ", ".join(f"{name} {digest[:12]}" for name, digest in sorted((hashes or {}).items())) or "no files"
-
-
-def describe(inputs: dict) -> str:
-    """One line for a training's inputs: the data files' hashes, seed and profile."""
-    data = inputs.get("data") or {}
-    return (f"data {_files(data.get('sha256'))} (split with seed {data.get('seed')}), seed "
-            f"{inputs.get('seed')}, profile {(inputs.get('profile') or {}).get('name')}")
