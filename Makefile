@@ -100,7 +100,7 @@ tune-chief: prepare ## Distributed tuning: the chief (ORACLE_IP to listen on, OR
 tune-worker: prepare ## Distributed tuning: a worker (ORACLE_IP/ORACLE_PORT of the chief, WORKER_ID)
 	$(DIST) --role worker $(if $(WORKER_ID),--worker-id $(WORKER_ID))
 
-train: setup ## Notebook 04: train the final model (with the search's choice where one is on record)
+train: setup ## Notebook 04: train the final model (with what the search adopted where one is on record)
 	$(RUN) 04
 
 submission: setup ## Notebook 05: predict test.csv with the trained model, write submission.csv

@@ -14,7 +14,9 @@ computes moves them far past the float noise between CPUs (`same_computation`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -26,6 +28,7 @@ JOBS = ("reference", "fast", "full", "tuned")
 ENSEMBLE_JOBS = ("full", "tuned")
 TUNED_PROFILE = {"tuned": "full"}  # the job that searches first, and the profile it runs
 TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # pixels (down, right)
+SEARCH_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-search"  # the tuned job's, by seed
 REFERENCE_VALIDATION_FRACTION = 0.1  # the public recipe's split, whatever the project's profiles use
 # The probe: the job in miniature, on the embedded sample. Two epochs, so a schedule's shape counts too.
 PROBE_SEED = 0
@@ -162,7 +165,9 @@ def train_project(job: str, dataset, seed: int, smoke: bool, hyperparameters_fil
     hyperparameters = read_json(hyperparameters_file) if hyperparameters_file else None
     extra = {}
     if job in TUNED_PROFILE and not hyperparameters_file:
-        hyperparameters, extra["search_seconds"] = search(profile, dataset, seed)
+        with search_folder(seed, shrink is not None) as folder:
+            hyperparameters, extra["search_seconds"], extra["confirmation"] = search(profile, dataset, seed,
+                                                                                      folder)
         extra["hyperparameters"] = hyperparameters
     (model, histories, _, _), seconds = timed(training.train_ensemble, hyperparameters, dataset, profile,
                                               seed)
@@ -178,17 +183,34 @@ def timed(function, *args):
     return result, (time.perf_counter() - wall, time.process_time() - cpu)
 
 
-def search(profile, dataset, seed: int) -> tuple[dict, float]:
-    """The profile's search, as notebook 03 runs it, in a folder of its own: (best values, seconds)."""
-    from digit_recognizer.modeling import training, tuning
+def search(profile, dataset, seed: int, folder: Path) -> tuple[dict, float, dict]:
+    """The profile's search and its confirmation, as notebook 03 runs them, in `folder` (a killed search
+    or confirmation resumes there): (the adopted values, their seconds, the confirmation's decision)."""
+    from digit_recognizer.modeling import confirmation, training, tuning
 
     training.set_determinism(seed)
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
-        tuner = tuning.make_tuner(profile, Path(folder), seed, dataset.source)
-        start = time.perf_counter()
-        tuning.search(tuner, dataset, profile)
-        seconds = time.perf_counter() - start
-        return tuning.best_hyperparameters(tuner), round(seconds, 1)
+    tuner = tuning.make_tuner(profile, folder, seed, dataset.source)
+    start = time.perf_counter()
+    tuning.search(tuner, dataset, profile)
+    confirmed = confirmation.confirm(tuner, dataset, profile, seed)
+    seconds = time.perf_counter() - start
+    decision = {"adopted": confirmed["adopted"], "p_value": confirmed["p_value"],
+                "reason": confirmed["reason"],
+                "confirmed_errors": {e["name"]: e["errors"] for e in confirmed["entries"]}}
+    return confirmed["adopted_values"], round(seconds, 1), decision
+
+
+@contextlib.contextmanager
+def search_folder(seed: int, probe: bool):
+    """Where the tuned job searches: for a job a folder under build/ that outlives a killed job (the next
+    run resumes its search and confirmation), removed once the job is done; for a probe a temporary one."""
+    if probe:
+        with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
+            yield Path(folder)
+        return
+    folder = Path(SEARCH_DIR) / f"seed-{seed}"
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def probe_profile(profile):

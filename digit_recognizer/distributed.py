@@ -3,9 +3,10 @@
     python -m digit_recognizer.distributed --role chief  --ip 0.0.0.0   --port 8000 [search options]
     python -m digit_recognizer.distributed --role worker --ip CHIEF_IP  --port 8000 [search options]
 
-The chief hands out trials and, when the search is done, writes trials.csv, best_hyperparameters.json and
-search.json; workers run trials. Every process must see the same prepared data (notebook 02) and the same
-tuning folder (a shared directory), and use the same profile, seed and search options.
+The chief hands out trials and, when the search is done, confirms its best at the final training's
+schedule (`confirmation`), then writes trials.csv, best_hyperparameters.json and search.json; workers run
+trials. Every process must see the same prepared data (notebook 02) and the same tuning folder (a shared
+directory), and use the same profile, seed and search options.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 1
     from . import features
-    from .modeling import training, tuning  # the backend loads after the environment is set
+    from .modeling import confirmation, training, tuning  # the backend loads after the environment is set
 
     paths = output_paths(settings.output_dir or None)
     profile = settings.run_profile
@@ -67,9 +68,12 @@ def main(argv=None) -> int:
           flush=True)
     summary = tuning.search(tuner, dataset, profile)
     if args.role == "chief":
-        table, best = tuning.export_results(tuner, paths, summary, dataset.source)
+        confirmed = confirmation.confirm(tuner, dataset, profile, settings.seed)
+        table, best = tuning.export_results(tuner, paths, summary, dataset.source, confirmed)
         print(table.to_string(index=False))
-        print(f"best hyperparameters -> {paths.best_hyperparameters_file}: {best}", flush=True)
+        print(confirmation.table(confirmed).to_string(index=False))
+        print(f"{confirmed['reason']}\nadopted hyperparameters -> {paths.best_hyperparameters_file}: {best}",
+              flush=True)
     return 0
 
 

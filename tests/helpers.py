@@ -41,3 +41,16 @@ def prepared_sample(root: Path, max_train_images: int):
     dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=max_train_images, source=source)
     features.save_dataset(dataset, paths.dataset_file)
     return paths, dataset
+
+
+def confirmed_on_made_up_errors(tuner, adopt: bool = True) -> dict:
+    """A confirmation of the search's best candidate as `confirmation.confirm` returns it, decided by the
+    real `confirmation.decide`, on made-up errors instead of trainings: the candidate adopted (`adopt`),
+    else the defaults kept."""
+    from digit_recognizer.modeling import confirmation
+
+    entries = confirmation.candidates(tuner, 1)
+    for number, entry in enumerate(entries):
+        wrong = list(range(9)) if number == 0 or not adopt else []
+        entry |= {"errors": len(wrong), "wrong": wrong, "seconds": 0.0}
+    return {"validation_images": 30, "epochs": 3, "seed": 7, **confirmation.decide(entries)}

@@ -23,7 +23,7 @@ from digit_recognizer import config, features, runner, runs
 from digit_recognizer.dataset import archives, checksums, loading, locate
 from digit_recognizer.kaggle_api import kernel
 from digit_recognizer.kaggle_api.__main__ import main as kaggle_main
-from digit_recognizer.modeling import search_record, training, tuning
+from digit_recognizer.modeling import confirmation, search_record, training, tuning
 from digit_recognizer.modeling.training import ProvenanceError
 from digit_recognizer.plumbing import files
 from digit_recognizer.plumbing.files import RecordError
@@ -197,7 +197,8 @@ def searched(tmp_path_factory):
     training.set_determinism(7)
     tuner = tuning.make_tuner(profile, paths.tuning_dir, 7, dataset.source)
     summary = tuning.search(tuner, dataset, profile, verbose=0)
-    tuning.export_results(tuner, paths, summary, dataset.source)
+    confirmed = confirmation.confirm(tuner, dataset, profile, 7)
+    tuning.export_results(tuner, paths, summary, dataset.source, confirmed)
     return paths, dataset
 
 

@@ -67,8 +67,9 @@ def test_run_all_notebook_by_notebook_searches_trains_the_choice_and_submits(edi
     metrics = read_json(out / "models" / "metrics.json")
     assert metrics["hyperparameters"] == best == model_hyperparameters(best)  # 04 trained 03's choice
     assert metrics["hyperparameters_from"].startswith(
-        f"the search in models/tuning/{search['project']} (random, 2 trials): trial "
-        f"{search['best_trial']['trial_id']}")
+        f"the search in models/tuning/{search['project']} (random, 2 trials), confirmed at 3 epochs: ")
+    assert metrics["hyperparameters_from"].endswith(search["confirmation"]["reason"])
+    assert search["confirmation"]["reason"] in printed(books["03"])  # the notebook said what it decided
     assert f"hyperparameters: {metrics['hyperparameters_from']}" in printed(books["04"])
     submission = pd.read_csv(out / "submission.csv")
     assert submission["ImageId"].tolist() == list(range(1, 2001))

@@ -44,7 +44,11 @@ def test_tuning_training_and_scoring_outputs(smoke_run):
     assert trials["val_accuracy"].is_monotonic_decreasing
     best = json.loads((out / "models" / "tuning" / "best_hyperparameters.json").read_text())
     assert {"conv_style", "filters_0", "learning_rate", "optimizer", "rotation_degrees"} <= set(best)
-    assert trials.iloc[0][list(best)].to_dict() == best
+    confirmed = json.loads((out / "models" / "tuning" / "search.json").read_text())["confirmation"]
+    assert [e["name"] for e in confirmed["entries"]] == ["defaults", "trial 1"]  # trial 0: the defaults
+    adopted = confirmed["adopted"]  # the search's best only if it beat the defaults at the final schedule
+    row = trials[trials["trial_id"] == (0 if adopted == "defaults" else int(adopted.split()[1]))]
+    assert row.iloc[0][list(best)].to_dict() == best
     metrics = json.loads((out / "models" / "metrics.json").read_text())
     assert metrics["profile"] == "smoke" and metrics["hyperparameters"] == best
     assert metrics["ensemble_size"] == 1 and len(metrics["members"]) == 1

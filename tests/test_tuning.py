@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 
 from digit_recognizer import config, profiles
-from digit_recognizer.modeling import search_record, tuning
+from digit_recognizer.modeling import confirmation, search_record, tuning
 from digit_recognizer.modeling.augment import AUGMENTATION
 from digit_recognizer.modeling.model import hyperparameters_from
 from digit_recognizer.modeling.training import set_determinism
 from digit_recognizer.modeling.tuning import archive_search, tunable_values
 from digit_recognizer.plumbing.messages import SettingError
 from digit_recognizer.settings import Settings
-from tests.helpers import prepared_sample
+from tests.helpers import confirmed_on_made_up_errors, prepared_sample
 
 
 def smoke_search(**settings):
@@ -54,7 +54,8 @@ def test_each_algorithm_runs_and_exports(prepared, tmp_path, algorithm):
     paths = config.output_paths(tmp_path)
     profile = smoke_search(tuner=algorithm, max_epochs=2, max_trials=2)
     tuner, summary = run_search(paths, dataset, profile)
-    table, best = tuning.export_results(tuner, paths, summary, dataset.source)
+    table, best = tuning.export_results(tuner, paths, summary, dataset.source,
+                                        confirmed_on_made_up_errors(tuner))
     assert len(table) >= 2 and set(table["status"]) == {"COMPLETED"}
     project = tuning.project_name(profile, dataset.source)
     assert project.startswith(f"smoke-{algorithm}-")
@@ -91,10 +92,12 @@ def test_search_on_record_is_used_only_for_the_data_it_was_made_on(prepared, tmp
     values, why = search_record.search_on_record(paths, dataset.source)
     assert values is None and why.startswith("the search space's defaults: no search on record")
     tuner, summary = run_search(paths, dataset, smoke_search(tuner="random", max_trials=1))
-    _, best = tuning.export_results(tuner, paths, summary, dataset.source)
+    _, best = tuning.export_results(tuner, paths, summary, dataset.source,
+                                    confirmation.confirm(tuner, dataset, smoke_search(), 7))
     values, why = search_record.search_on_record(paths, dataset.source)
-    assert values == best and why.startswith(f"the search in models/tuning/{summary['project']} (random, 1 "
-                                             "trials): trial 0, validation accuracy 0.")
+    assert values == best == confirmation.default_values()
+    assert why == (f"the search in models/tuning/{summary['project']} (random, 1 trials), confirmed at 3 "
+                   "epochs: the search found no configuration other than the defaults")
     other = dataset.source | {"seed": 8}
     values, why = search_record.search_on_record(paths, other)
     assert values is None
@@ -139,7 +142,7 @@ def test_time_budget_stops_new_trials(prepared, tmp_path):
 INTERRUPTIBLE_SEARCH = textwrap.dedent("""
     import os, sys
     from digit_recognizer import config, features
-    from digit_recognizer.modeling import tuning
+    from digit_recognizer.modeling import confirmation, tuning
     from digit_recognizer.settings import Settings
     from digit_recognizer.modeling.training import set_determinism
     root, kill_at = sys.argv[1], sys.argv[2]
@@ -155,7 +158,8 @@ INTERRUPTIBLE_SEARCH = textwrap.dedent("""
         return original(self, trial, *args, **kwargs)
     type(tuner).run_trial = run_trial
     summary = tuning.search(tuner, dataset, profile, verbose=0)
-    tuning.export_results(tuner, paths, summary, dataset.source)
+    confirmed = confirmation.confirm(tuner, dataset, profile, 7, verbose=0)
+    tuning.export_results(tuner, paths, summary, dataset.source, confirmed)
 """)
 
 
@@ -201,7 +205,7 @@ def test_retune_archives_the_earlier_search(prepared, tmp_path):
     paths = config.output_paths(tmp_path)
     profile = smoke_search(tuner="random", max_trials=1)
     tuner, summary = run_search(paths, dataset, profile)
-    tuning.export_results(tuner, paths, summary, dataset.source)
+    tuning.export_results(tuner, paths, summary, dataset.source, confirmed_on_made_up_errors(tuner))
     project = tuning.project_name(profile, dataset.source)
     archived = tuning.archive_search(paths.tuning_dir, project)
     assert (archived / project / "oracle.json").is_file()

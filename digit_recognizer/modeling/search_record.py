@@ -1,7 +1,8 @@
 """The search on record: which hyperparameters notebook 04 trains, read from what notebook 03 exported.
 
-Notebook 03 (`tuning.export_results`) writes best_hyperparameters.json and search.json; training reads them
-here, so the training does not depend on the search's code.
+Notebook 03 (`tuning.export_results`) writes best_hyperparameters.json (what the confirmation adopted: a
+candidate of the search, or the defaults) and search.json; training reads them here, so the training does
+not depend on the search's code.
 """
 
 from __future__ import annotations
@@ -29,15 +30,15 @@ def search_on_record(paths, dataset_source: dict) -> tuple[dict | None, str]:
             f"its data set differs: {differences(made_from, expected)}"
         return None, (f"the search space's defaults: the search on record in {record_file} was made on "
                       f"another prepared data set ({why}); run notebook 03 (`make tune`) to search this one")
+    confirmation = record.get("confirmation")
+    if not isinstance(confirmation, dict) or not isinstance(confirmation.get("reason"), str):
+        return None, (f"the search space's defaults: the search on record in {record_file} was never "
+                      "confirmed at the final training's schedule; run notebook 03 (`make tune`) again")
     best = read_record(best_file, remedy)
     if problem := value_problem(best):
         raise RecordError(f"{best_file}: {problem}: {remedy}")
     if best != record.get("best_hyperparameters"):
         raise RecordError(f"{best_file} is not the choice {record_file} records: {remedy}")
-    trial = record.get("best_trial") or {}
-    score = trial.get(OBJECTIVE)
-    score = f"{score:.4f}" if isinstance(score, float) else score
     folder = (paths.tuning_dir / str(record.get("project"))).relative_to(paths.root)  # the same on re-runs
-    return best, (f"the search in {folder} ({record.get('tuner')}, "
-                  f"{record.get('trials')} trials): trial {trial.get('trial_id')}, validation accuracy "
-                  f"{score}")
+    return best, (f"the search in {folder} ({record.get('tuner')}, {record.get('trials')} trials), "
+                  f"confirmed at {confirmation.get('epochs')} epochs: {confirmation['reason']}")

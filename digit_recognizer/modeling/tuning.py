@@ -23,7 +23,10 @@ from .augment import AUGMENTATION
 from .model import active_values, build_model
 from .search_record import OBJECTIVE
 
-RESULT_COLUMNS = (OBJECTIVE, "val_loss", "epochs", "seconds")  # per trial, from its metrics
+# Per trial, from its metrics: the best epoch's (what the search ranks by), the last epoch's and the lowest
+# validation loss (other rankings `benchmarks/fidelity.py` compares with the final training's), its cost.
+RESULT_COLUMNS = (OBJECTIVE, "val_loss", "last_val_accuracy", "last_val_loss", "lowest_val_loss", "epochs",
+                  "seconds")
 WORKER_FILE = "worker.txt"
 TUNERS = {"hyperband": kt.Hyperband, "bayesian": kt.BayesianOptimization, "random": kt.RandomSearch}
 
@@ -54,11 +57,14 @@ class SearchStopped(kt.errors.FatalError):
 
 
 def _trial_metrics(histories, seconds: float) -> dict:
-    """The best epoch's metrics, plus the epochs run and the seconds taken (saved with the trial)."""
+    """The best epoch's metrics, the last epoch's validation accuracy and loss, the lowest validation loss,
+    the epochs run and the seconds taken (saved with the trial)."""
     history = (histories[0] if isinstance(histories, list) else histories).history
     best = int(np.argmax(history[OBJECTIVE]))
     metrics = {name: values[best] for name, values in history.items() if name != "learning_rate"}
-    return metrics | {"epochs": len(history[OBJECTIVE]), "seconds": round(seconds, 1)}
+    last = {"last_val_accuracy": history["val_accuracy"][-1], "last_val_loss": history["val_loss"][-1],
+            "lowest_val_loss": min(history["val_loss"])}
+    return metrics | last | {"epochs": len(history[OBJECTIVE]), "seconds": round(seconds, 1)}
 
 
 def project_name(profile: Profile, dataset_source: dict) -> str:
@@ -224,17 +230,21 @@ def best_hyperparameters(tuner: kt.Tuner) -> dict:
     return tunable_values(best_trial(tuner).hyperparameters)
 
 
-def export_results(tuner: kt.Tuner, paths, summary: dict, dataset_source: dict) -> tuple[pd.DataFrame, dict]:
-    """Write trials.csv, best_hyperparameters.json (the values notebook 04 trains, nothing else) and
-    search.json (the summary, the best trial, and the prepared data set the search was made on), each
-    atomically; returns the first two."""
+def export_results(tuner: kt.Tuner, paths, summary: dict, dataset_source: dict,
+                   confirmation: dict) -> tuple[pd.DataFrame, dict]:
+    """Write trials.csv, best_hyperparameters.json (what the `confirmation` adopted: the values notebook 04
+    trains, nothing else) and search.json (the summary, the search's best trial, the confirmation and the
+    prepared data set the search was made on), each atomically; returns the trials and the adopted values."""
     table, trial = trials_table(tuner), best_trial(tuner)
-    best = tunable_values(trial.hyperparameters)
+    adopted = confirmation["adopted_values"]
     with atomic_path(paths.trials_file) as tmp:
         table.to_csv(tmp, index=False)
+    confirmed = {k: v for k, v in confirmation.items() if k not in ("entries", "adopted_values")} | {
+        "entries": [{k: e.get(k) for k in ("name", "trial_id", "search_score", "errors", "seconds")}
+                    for e in confirmation["entries"]]}  # without the indices of the digits each got wrong
     record = summary | {"made_from": dataset_identity(dataset_source),
                         "best_trial": {"trial_id": trial.trial_id, OBJECTIVE: trial.score},
-                        "best_hyperparameters": best}
-    write_json(best, paths.best_hyperparameters_file)
+                        "confirmation": confirmed, "best_hyperparameters": adopted}
+    write_json(adopted, paths.best_hyperparameters_file)
     write_json(record, paths.search_summary_file)
-    return table, best
+    return table, adopted
