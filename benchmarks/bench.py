@@ -204,10 +204,18 @@ def step_gains(results: list[dict]) -> list[str]:
              "| step | training digits | errors |", "| --- | --- | --- |"]
     if any(r["job"] == "reference" for r in results):
         lines.append(row("reference recipe (30 epochs)", "reference", lambda r: r["errors"]))
+    def second_round(job, profile):  # the first round alone, where a second on pseudo-labels followed
+        if any("first_round_errors" in r for r in results if r["job"] == job):
+            lines.append(row(f"{job} profile, its first round alone (before {profile.pseudo_label_epochs} "
+                             "epochs on pseudo-labelled test digits too)", job,
+                             lambda r: r["first_round_errors"]))
+
     if any(r["job"] == "fast" for r in results):
+        second_round("fast", fast)
         lines.append(row(f"fast profile: the project's CNN and augmentation, one model, {fast.train_epochs} "
                          "epochs", "fast", lambda r: r["errors"]))
     if full:
+        second_round("full", full_profile)
         lines += [row(f"full profile, one member alone ({full_profile.train_epochs} epochs; mean of its "
                       f"{members})", "full", lambda r: np.mean(r["member_errors"])),
                   row(f"full profile: the {members} members' softmax averaged", "full",

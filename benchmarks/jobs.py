@@ -157,7 +157,7 @@ def train_project(job: str, dataset, seed: int, smoke: bool, hyperparameters_fil
     """What `make run PROFILE=<job>` trains: the given hyperparameters, else the tuned job's search, else
     the defaults; `shrink` makes the profile a probe's. Returns (model, epochs, (training seconds, its CPU
     seconds), extra figures)."""
-    from digit_recognizer.modeling import training
+    from digit_recognizer.modeling import prediction, training
     from digit_recognizer.plumbing.files import read_json
 
     profile = job_profile(job, smoke)
@@ -169,9 +169,21 @@ def train_project(job: str, dataset, seed: int, smoke: bool, hyperparameters_fil
             hyperparameters, extra["search_seconds"], extra["confirmation"] = search(profile, dataset, seed,
                                                                                       folder)
         extra["hyperparameters"] = hyperparameters
-    (model, histories, _, _), seconds = timed(training.train_ensemble, hyperparameters, dataset, profile,
-                                              seed)
-    return model, sum(len(h) for h in histories), seconds, extra
+    scoring = []  # the first round's held-out errors, and the seconds scoring took (not training time)
+
+    def score_first_round(first):
+        wall, cpu = time.perf_counter(), time.process_time()
+        predicted = prediction.predict_probabilities(first, dataset.x_test).argmax(axis=1)
+        scoring.append((prediction.score(dataset.y_test, predicted)["errors"], time.perf_counter() - wall,
+                        time.process_time() - cpu))
+
+    scored = score_first_round if dataset.y_test is not None else None
+    (model, histories, _, _), (wall, cpu) = timed(training.train_ensemble, hyperparameters, dataset, profile,
+                                                  seed, 2, None, None, scored)
+    if scoring:
+        extra["first_round_errors"] = scoring[0][0]
+        wall, cpu = wall - scoring[0][1], cpu - scoring[0][2]
+    return model, sum(len(h) for h in histories), (wall, cpu), extra
 
 
 def timed(function, *args):

@@ -34,6 +34,9 @@ class Profile:
     ensemble_size: int  # CNNs trained with different seeds; their softmax outputs are averaged
     train_epochs: int  # the learning rate follows a cosine from its initial value down over these
     batch_size: int
+    # A second round on the test digits the first is sure of (`modeling/pseudo_labels.py`); 0: none.
+    pseudo_label_epochs: int = 0
+    pseudo_label_confidence: float = 0.995
 
     def as_dict(self) -> dict:
         return asdict(self)

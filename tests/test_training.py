@@ -1,7 +1,14 @@
-"""The cosine learning-rate schedule of the final training."""
+"""The final training: its cosine learning-rate schedule, and the second round on pseudo-labelled test
+digits."""
 
+import dataclasses
+
+import numpy as np
 import pytest
 
+from digit_recognizer import features, profiles
+from digit_recognizer.dataset import loading
+from digit_recognizer.modeling import pseudo_labels, training
 from digit_recognizer.modeling.training import cosine_learning_rate
 
 
@@ -10,3 +17,30 @@ def test_cosine_schedule_decays_from_the_start_to_one_percent():
     rates = [rate(epoch) for epoch in range(10)]
     assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-5)
     assert all(a > b for a, b in zip(rates, rates[1:], strict=False))
+
+
+def test_only_test_digits_the_model_is_sure_of_are_pseudo_labelled():
+    probabilities = np.array([[0.996, 0.004, 0], [0.5, 0.5, 0], [0, 0.001, 0.999], [0.2, 0.795, 0.005]])
+    indices, labels = pseudo_labels.sure_digits(probabilities, 0.995)
+    assert indices.tolist() == [0, 2] and labels.tolist() == [0, 2]
+    images = np.arange(6 * 4, dtype=np.float32).reshape(6, 2, 2, 1)
+    dataset = features.Dataset(images[:2], np.array([5, 6]), images[2:3], np.array([7]), images[2:], None)
+    widened = pseudo_labels.with_pseudo_labels(dataset, indices, labels)
+    assert (widened.x_train == images[[0, 1, 2, 4]]).all() and widened.y_train.tolist() == [5, 6, 0, 2]
+    assert widened.y_train.dtype == dataset.y_train.dtype and widened.x_test is dataset.x_test
+
+
+def test_a_second_round_trains_each_member_on_the_test_digits_it_is_sure_of(capsys):
+    raw = loading.load_data(None)
+    dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=300)
+    dataset = dataclasses.replace(dataset, x_test=dataset.x_test[:200])
+    profile = dataclasses.replace(profiles.get_profile("smoke"), ensemble_size=2, train_epochs=2,
+                                  pseudo_label_epochs=1, pseudo_label_confidence=0.5)
+    seen = []
+    model, histories, members, _ = training.train_ensemble(None, dataset, profile, 7, verbose=0,
+                                                           after_first_round=seen.append)
+    assert len(seen) == 1 and seen[0].count_params() == model.count_params()
+    added = members[0]["pseudo_labelled"]
+    assert 0 < added <= 200 and f"{added} of 200 test digits pseudo-labelled" in capsys.readouterr().out
+    assert [h.index.tolist() for h in histories] == [[1, 2, 3], [1, 2, 3]]  # two epochs, then one more
+    assert all(m["images"] == len(dataset.x_valid) and "first_round_errors" in m for m in members)

@@ -20,11 +20,14 @@ from ..plumbing.tensorboard_logs import tensorboard_callbacks
 from ..profiles import Profile
 from .batch_norm import recompute_statistics
 from .model import build_model, ensemble, hyperparameters_from
-from .prediction import evaluate, load_model
+from .prediction import evaluate, load_model, predict_probabilities
+from .pseudo_labels import sure_digits, with_pseudo_labels
 from .search_record import search_on_record
 
 # Beside a training backup: what the training that made it ran on.
 BACKUP_RECORD = "trained-on.json"
+# The second round's learning rate starts at this share of the first round's start.
+SECOND_ROUND_LEARNING_RATE = 0.25
 
 
 def cosine_learning_rate(initial: float, epochs: int, floor: float = 0.01):
@@ -71,6 +74,40 @@ def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: i
     return model, frame, seconds
 
 
+def continue_training(model: keras.Model, dataset, epochs: int, learning_rate: float, batch_size: int,
+                      seed: int, verbose: int = 2) -> pd.DataFrame:
+    """`epochs` more epochs of a trained `model` on `dataset`'s training digits, its learning rate on a
+    fresh cosine from `learning_rate`, then its batch-norm statistics measured again; returns the
+    history."""
+    set_determinism(seed)
+    schedule = keras.callbacks.LearningRateScheduler(cosine_learning_rate(learning_rate, epochs))
+    with explained_determinism_errors():
+        history = model.fit(dataset.x_train, dataset.y_train, batch_size=batch_size, epochs=epochs,
+                            validation_data=(dataset.x_valid, dataset.y_valid), callbacks=[schedule],
+                            verbose=verbose)
+    recompute_statistics(model, dataset.x_train)
+    return pd.DataFrame(history.history)
+
+
+def second_round(members: list[keras.Model], hyperparameters: dict | None, dataset, profile: Profile,
+                 seed: int, verbose: int = 2) -> tuple[list[pd.DataFrame], int, float]:
+    """Pseudo-labels (`pseudo_labels`): the test digits the first round's ensemble is sure of join the
+    training digits, and each member trains `profile.pseudo_label_epochs` more epochs on both. Returns
+    (per-member histories, the test digits added, seconds)."""
+    start = time.perf_counter()
+    probabilities = predict_probabilities(ensemble(members), dataset.x_test)
+    indices, labels = sure_digits(probabilities, profile.pseudo_label_confidence)
+    widened = with_pseudo_labels(dataset, indices, labels)
+    print(f"--- second round: {len(indices)} of {len(dataset.x_test)} test digits pseudo-labelled (softmax "
+          f"at least {profile.pseudo_label_confidence}), {profile.pseudo_label_epochs} epochs on "
+          f"{len(widened.x_train)} digits", flush=True)
+    learning_rate = SECOND_ROUND_LEARNING_RATE * hyperparameters_from(hyperparameters).values["learning_rate"]
+    histories = [continue_training(member, widened, profile.pseudo_label_epochs, learning_rate,
+                                   profile.batch_size, seed + number, verbose)
+                 for number, member in enumerate(members)]
+    return histories, len(indices), time.perf_counter() - start
+
+
 def resumed_at_epoch(history: pd.DataFrame) -> int | None:
     """The first epoch a training ran this time, where it resumed from a backup; None where it started
     at epoch 1."""
@@ -79,8 +116,11 @@ def resumed_at_epoch(history: pd.DataFrame) -> int | None:
 
 
 def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed: int, verbose: int = 2,
-                   backup_dir: str | Path | None = None, log_dir: str | Path | None = None):
-    """`profile.ensemble_size` CNNs, seeds `seed`, `seed + 1`, ..., averaged into one model.
+                   backup_dir: str | Path | None = None, log_dir: str | Path | None = None,
+                   after_first_round=None):
+    """`profile.ensemble_size` CNNs, seeds `seed`, `seed + 1`, ..., averaged into one model; where the
+    profile says so (`pseudo_label_epochs`), a second round on the test digits they are sure of follows
+    (`second_round`), and `after_first_round(model)` sees the ensemble before it.
 
     With `log_dir`, each member writes TensorBoard logs to `log_dir/member-<n>`.
     Returns (model, per-member histories, per-member validation metrics, seconds).
@@ -103,6 +143,20 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
             metrics["resumed_at_epoch"] = resumed  # the epochs before it ran in a run that was stopped
         member_metrics.append(metrics)
         seconds += member_seconds
+    if profile.pseudo_label_epochs and len(dataset.x_test):
+        if after_first_round:
+            after_first_round(ensemble(members))
+        more, added, more_seconds = second_round(members, hyperparameters, dataset, profile, seed, verbose)
+        for number, (member, history) in enumerate(zip(members, more, strict=True)):
+            done = int(histories[number].index[-1])
+            history.index = pd.Index(range(done + 1, done + len(history) + 1), name="epoch")
+            histories[number] = pd.concat([histories[number], history])
+            metrics = evaluate(member, dataset.x_valid, dataset.y_valid, confusion=False)
+            first = member_metrics[number]
+            member_metrics[number] = metrics | {"first_round_accuracy": first["accuracy"],
+                                                "first_round_errors": first["errors"],
+                                                "pseudo_labelled": added}
+        seconds += more_seconds
     if backup_dir:
         shutil.rmtree(backup_dir, ignore_errors=True)
     return ensemble(members), histories, member_metrics, seconds
