@@ -228,7 +228,8 @@ def search_folder(seed: int, probe: bool):
 def probe_profile(profile):
     """A project job's profile shrunk to a probe: the same code paths (ensemble, search), little work."""
     return replace(profile, max_train_images=PROBE_TRAIN_IMAGES, train_epochs=PROBE_EPOCHS, max_epochs=2,
-                   max_trials=2, ensemble_size=min(profile.ensemble_size, 2))
+                   max_trials=2, ensemble_size=min(profile.ensemble_size, 2),
+                   pseudo_label_epochs=min(profile.pseudo_label_epochs, 1))
 
 
 def probe(job: str, smoke: bool, hyperparameters_file: str = "") -> list[list[float]]:

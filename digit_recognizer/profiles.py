@@ -14,8 +14,9 @@ class Profile:
     """How much work a run does: the search's budget (notebook 03) and the final training's (04).
     `smoke` proves the pipeline quickly on a slice of the data; `fast` trains one CNN, aiming at the
     public reference recipe's accuracy in half its time; `full` (the default) trains an ensemble of CNNs
-    on all but 2% of the labelled digits. Its fixed schedule needs no validation set to stop or adjust
-    it, so it keeps only a small one, as a check, and learns from the rest; `fast` keeps a tenth. A
+    on all but 2% of the labelled digits, then a second round on the test digits they are sure of
+    (`pseudo_labels`). Its fixed schedule needs no validation set to stop or adjust it, so it keeps only
+    a small one, as a check, and learns from the rest; `fast` keeps a tenth. A
     search judges its trials on digits of its own, `search_validation_fraction` of the training digits,
     whatever the final training keeps aside; the search's best `confirm_candidates` are then trained again
     at the final schedule beside the defaults before one is adopted (`confirmation`). Whether a run
@@ -56,6 +57,9 @@ _FULL = Profile(
     ensemble_size=3,  # a fourth member would take predicting Kaggle's 28,000 digits past 10 s on 2 cores
     train_epochs=45,
     batch_size=128,
+    # Then 8 epochs on the test digits it is sure of too: on fast's 4,200 validation digits (seed 42) 8 such
+    # epochs took one CNN from 28 errors to 21, where 8 more epochs on the labelled digits alone gave 25.
+    pseudo_label_epochs=8,
 )
 
 PROFILES = {
@@ -74,7 +78,8 @@ PROFILES = {
         train_epochs=3,
         batch_size=64,
     ),
-    "fast": replace(_FULL, name="fast", validation_fraction=0.1, ensemble_size=1, train_epochs=24),
+    "fast": replace(_FULL, name="fast", validation_fraction=0.1, ensemble_size=1, train_epochs=24,
+                    pseudo_label_epochs=0),
     "full": _FULL,
 }
 

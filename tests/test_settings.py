@@ -57,7 +57,8 @@ def test_profiles_smoke_fast_and_full():
     assert (PROFILES["full"].validation_fraction, PROFILES["fast"].validation_fraction) == (0.02, 0.1)
     assert {p.search_validation_fraction for p in PROFILES.values()} == {0.1}
     assert dataclasses.replace(PROFILES["fast"], name="full", validation_fraction=0.02, ensemble_size=3,
-                               train_epochs=45) == PROFILES["full"]
+                               train_epochs=45, pseudo_label_epochs=8) == PROFILES["full"]
+    assert PROFILES["smoke"].pseudo_label_epochs == 0  # the second round: measured at Kaggle's size only
 
 
 def test_good_settings_give_the_profile_with_the_search_settings_given():
