@@ -58,7 +58,7 @@ DIST   := $(PY) -m digit_recognizer.distributed $(COMMON) $(SEARCH) --ip $(ORACL
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data prepare tune retune tune-chief tune-worker train submission run submit tensorboard \
-        submissions kaggle-kernel kaggle-push kaggle-status kaggle-output bench gpu-check-files test test-quick lint lab lock \
+        submissions kaggle-kernel kaggle-push kaggle-status kaggle-output bench bench-tuned fidelity gpu-check-files test test-quick lint lab lock \
         clean distclean
 
 help: ## List the targets (variables: PROFILE=smoke|fast|full, SEED, DATA_DIR, TUNE=1, TUNER, MAX_EPOCHS, ...)
@@ -134,6 +134,12 @@ kaggle-output: setup ## Download the finished run's outputs (submission.csv, mod
 
 bench: setup ## Benchmark: reference recipe vs the fast and full jobs, BENCH_SEEDS seeds; resumes; benchmarks/RESULTS*.md
 	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
+
+bench-tuned: setup ## Like bench, with the tuned job too (search, confirmation, then the ensemble)
+	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) --jobs reference fast full tuned $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
+
+fidelity: setup ## Whether the search's short trials rank as the final training does (benchmarks/fidelity.py)
+	$(PY) benchmarks/fidelity.py $(if $(SEED),--seed $(SEED)) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
 # What benchmarks/gpu_check.sh needs on a GPU machine without TensorFlow (Python 3.12): the lock's Keras and
 # Keras Tuner with the needs that machine lacks, as wheels, and the data; build/ travels as carried paths.
