@@ -9,6 +9,7 @@ import pytest
 from digit_recognizer import features, profiles
 from digit_recognizer.dataset import loading
 from digit_recognizer.modeling import pseudo_labels, training
+from digit_recognizer.modeling.prediction import predict_probabilities
 from digit_recognizer.modeling.training import cosine_learning_rate
 
 
@@ -44,3 +45,35 @@ def test_a_second_round_trains_each_member_on_the_test_digits_it_is_sure_of(caps
     assert 0 < added <= 200 and f"{added} of 200 test digits pseudo-labelled" in capsys.readouterr().out
     assert [h.index.tolist() for h in histories] == [[1, 2], [1, 2]]  # one epoch, then one more
     assert all(m["images"] == len(dataset.x_valid) and "first_round_errors" in m for m in members)
+
+
+def test_a_stopped_ensemble_goes_on_from_the_members_and_rounds_it_finished(tmp_path, monkeypatch):
+    raw = loading.load_data(None)
+    dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=200)
+    dataset = dataclasses.replace(dataset, x_test=dataset.x_test[:100])
+    profile = dataclasses.replace(profiles.get_profile("smoke"), ensemble_size=2, train_epochs=1,
+                                  pseudo_label_epochs=1, pseudo_label_confidence=0.3)
+    straight, *_ = training.train_ensemble(None, dataset, profile, 7, verbose=0)
+    backup, real = tmp_path / "backup", training.continue_training
+    rounds = []
+
+    def stopped_in_the_second_members_second_round(*args, **kwargs):
+        rounds.append(1)
+        if len(rounds) == 2:
+            raise KeyboardInterrupt  # the run killed there
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "continue_training", stopped_in_the_second_members_second_round)
+    with pytest.raises(KeyboardInterrupt):
+        training.train_ensemble(None, dataset, profile, 7, verbose=0, backup_dir=backup)
+    finished = sorted(p.relative_to(backup).as_posix() for p in backup.rglob("*.keras"))
+    assert finished == ["member-0/round-1.keras", "member-0/round-2.keras", "member-1/round-1.keras"]
+    monkeypatch.setattr(training, "train_model", lambda *a, **k: pytest.fail("a first round again"))
+    rounds.clear()
+    resumed, histories, _, _ = training.train_ensemble(None, dataset, profile, 7, verbose=0,
+                                                       backup_dir=backup)
+    assert len(rounds) == 1 and not backup.exists()  # only the unfinished round ran; done, the backup goes
+    assert [h.index.tolist() for h in histories] == [[1, 2], [1, 2]]
+    images = dataset.x_test[:50]
+    np.testing.assert_allclose(predict_probabilities(resumed, images),  # as if it had never stopped
+                               predict_probabilities(straight, images), atol=1e-5)

@@ -74,26 +74,40 @@ def train_model(hyperparameters: dict | None, dataset, profile: Profile, seed: i
     return model, frame, seconds
 
 
+def reseed_augmentation(model: keras.Model, seed: int) -> None:
+    """Restart the random streams of the model's augmentation from `seed`. A saved model does not keep
+    their state, so without this a round that starts from a loaded model would augment differently from
+    one that starts from the same model in memory."""
+    states = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    for number, state in enumerate(states):
+        state.assign(keras.ops.convert_to_tensor([seed * 1009 + number, 0], dtype=state.dtype))
+
+
 def continue_training(model: keras.Model, dataset, epochs: int, learning_rate: float, batch_size: int,
                       seed: int, verbose: int = 2) -> pd.DataFrame:
     """`epochs` more epochs of a trained `model` on `dataset`'s training digits, its learning rate on a
     fresh cosine from `learning_rate`, then its batch-norm statistics measured again; returns the
     history."""
     set_determinism(seed)
+    reseed_augmentation(model, seed)
     schedule = keras.callbacks.LearningRateScheduler(cosine_learning_rate(learning_rate, epochs))
     with explained_determinism_errors():
         history = model.fit(dataset.x_train, dataset.y_train, batch_size=batch_size, epochs=epochs,
                             validation_data=(dataset.x_valid, dataset.y_valid), callbacks=[schedule],
                             verbose=verbose)
     recompute_statistics(model, dataset.x_train)
-    return pd.DataFrame(history.history)
+    frame = pd.DataFrame(history.history)
+    frame.index = pd.Index(range(1, len(frame) + 1), name="epoch")
+    return frame
 
 
 def second_round(members: list[keras.Model], hyperparameters: dict | None, dataset, profile: Profile,
-                 seed: int, verbose: int = 2) -> tuple[list[pd.DataFrame], int, float]:
+                 seed: int, verbose: int = 2,
+                 backup_dir: Path | None = None) -> tuple[list[keras.Model], list[pd.DataFrame], int, float]:
     """Pseudo-labels (`pseudo_labels`): the test digits the first round's ensemble is sure of join the
-    training digits, and each member trains `profile.pseudo_label_epochs` more epochs on both. Returns
-    (per-member histories, the test digits added, seconds)."""
+    training digits, and each member trains `profile.pseudo_label_epochs` more epochs on both (a member a
+    stopped run finished is loaded from `backup_dir`). Returns (members, their histories of this round,
+    the test digits added, seconds)."""
     start = time.perf_counter()
     probabilities = predict_probabilities(ensemble(members), dataset.x_test)
     indices, labels = sure_digits(probabilities, profile.pseudo_label_confidence)
@@ -102,10 +116,39 @@ def second_round(members: list[keras.Model], hyperparameters: dict | None, datas
           f"at least {profile.pseudo_label_confidence}), {profile.pseudo_label_epochs} epochs on "
           f"{len(widened.x_train)} digits", flush=True)
     learning_rate = SECOND_ROUND_LEARNING_RATE * hyperparameters_from(hyperparameters).values["learning_rate"]
-    histories = [continue_training(member, widened, profile.pseudo_label_epochs, learning_rate,
-                                   profile.batch_size, seed + number, verbose)
-                 for number, member in enumerate(members)]
-    return histories, len(indices), time.perf_counter() - start
+    trained, histories = [], []
+    for number, member in enumerate(members):
+        folder = Path(backup_dir) / f"member-{number}" if backup_dir else None
+        if found := finished_member(folder, "round-2"):
+            member, history = found
+        else:
+            history = continue_training(member, widened, profile.pseudo_label_epochs, learning_rate,
+                                        profile.batch_size, seed + number, verbose)
+            if folder:
+                save_finished(member, history, folder, "round-2")
+        trained.append(member)
+        histories.append(history)
+    return trained, histories, len(indices), time.perf_counter() - start
+
+
+def save_finished(model: keras.Model, history: pd.DataFrame, folder: Path, stage: str) -> None:
+    """A member once `stage` ("round-1", "round-2") of its training has finished, with its optimizer's
+    state and its history, in the run's backup folder: a run stopped later picks it up (`finished_member`)
+    and goes on exactly as the stopped one would have."""
+    folder.mkdir(parents=True, exist_ok=True)
+    history.to_csv(folder / f"{stage}-history.csv")
+    with atomic_path(folder / f"{stage}.keras") as tmp:  # last: the model says the stage is complete
+        model.save(tmp)
+
+
+def finished_member(folder: Path | None, stage: str) -> tuple[keras.Model, pd.DataFrame] | None:
+    """(model, history) of a member whose `stage` a stopped run finished (`save_finished`), else None.
+    The backup folder holds only backups of this very training (`claim_backup`)."""
+    saved = folder / f"{stage}.keras" if folder else None
+    if not saved or not saved.is_file() or not (folder / f"{stage}-history.csv").is_file():
+        return None
+    print(f"{stage} of this member was finished by a run that stopped later: {saved}", flush=True)
+    return load_model(saved), pd.read_csv(folder / f"{stage}-history.csv", index_col="epoch")
 
 
 def resumed_at_epoch(history: pd.DataFrame) -> int | None:
@@ -132,10 +175,15 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
         if profile.ensemble_size > 1:
             print(f"--- member {member + 1} of {profile.ensemble_size} (seed {seed + member})", flush=True)
         member_backup = Path(backup_dir) / f"member-{member}" if backup_dir else None
-        logs = tensorboard_callbacks(Path(log_dir) / f"member-{member}" if log_dir else None)
-        model, history, member_seconds = train_model(hyperparameters, dataset, profile, seed + member,
-                                                     verbose=verbose, backup_dir=member_backup,
-                                                     extra_callbacks=logs)
+        if found := finished_member(member_backup, "round-1"):
+            (model, history), member_seconds = found, 0.0  # its seconds were a stopped run's
+        else:
+            logs = tensorboard_callbacks(Path(log_dir) / f"member-{member}" if log_dir else None)
+            model, history, member_seconds = train_model(hyperparameters, dataset, profile, seed + member,
+                                                         verbose=verbose, backup_dir=member_backup,
+                                                         extra_callbacks=logs)
+            if member_backup:
+                save_finished(model, history, member_backup, "round-1")
         members.append(model)
         histories.append(history)
         metrics = evaluate(model, dataset.x_valid, dataset.y_valid, confusion=False)
@@ -146,7 +194,8 @@ def train_ensemble(hyperparameters: dict | None, dataset, profile: Profile, seed
     if profile.pseudo_label_epochs and len(dataset.x_test):
         if after_first_round:
             after_first_round(ensemble(members))
-        more, added, more_seconds = second_round(members, hyperparameters, dataset, profile, seed, verbose)
+        members, more, added, more_seconds = second_round(members, hyperparameters, dataset, profile, seed,
+                                                          verbose, backup_dir)
         for number, (member, history) in enumerate(zip(members, more, strict=True)):
             done = int(histories[number].index[-1])
             history.index = pd.Index(range(done + 1, done + len(history) + 1), name="epoch")
