@@ -54,3 +54,15 @@ def confirmed_on_made_up_errors(tuner, adopt: bool = True) -> dict:
         wrong = list(range(9)) if number == 0 or not adopt else []
         entry |= {"errors": len(wrong), "wrong": wrong, "seconds": 0.0}
     return {"validation_images": 30, "epochs": 3, "seed": 7, **confirmation.decide(entries)}
+
+
+def load_benchmark(name: str):
+    """benchmarks/NAME.py imported as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    from digit_recognizer.config import PROJECT_DIR
+
+    spec = importlib.util.spec_from_file_location(name, PROJECT_DIR / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,6 +1,5 @@
 """The benchmark script itself works end to end (a smoke run: no figure here is a measurement)."""
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -12,6 +11,7 @@ import pytest
 
 from digit_recognizer.config import PROJECT_DIR
 from digit_recognizer.dataset import loading
+from tests.helpers import load_benchmark
 
 
 def bench(*args):
@@ -110,10 +110,7 @@ def test_the_targets_table_says_which_targets_are_met():
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench", PROJECT_DIR / "benchmarks" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_benchmark("bench")
 
 
 def test_reference_recipe_augments_only_as_the_public_recipe_does():

@@ -1,19 +1,15 @@
 """benchmarks/fidelity.py: the rank correlation between the search's trial scores and the final training's."""
 
-import importlib.util
 import json
 
 import pytest
 
-from digit_recognizer.config import PROJECT_DIR
 from digit_recognizer.modeling import training
+from tests.helpers import load_benchmark
 
 
 def load_fidelity():
-    spec = importlib.util.spec_from_file_location("fidelity", PROJECT_DIR / "benchmarks" / "fidelity.py")
-    fidelity = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fidelity)
-    return fidelity
+    return load_benchmark("fidelity")
 
 
 def test_configurations_are_spread_over_the_ranking():
