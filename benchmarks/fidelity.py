@@ -38,7 +38,7 @@ from digit_recognizer.plumbing.files import atomic_path, now, write_json  # noqa
 TRIAL_SCORES = {"val_accuracy": True, "last_val_accuracy": True, "lowest_val_loss": False,
                 "last_val_loss": False}
 SEARCH_DIR = PROJECT_DIR / "build" / "fidelity"
-SMOKE_TRAIN_IMAGES = 300
+SMOKE_TRAIN_IMAGES = 200
 
 
 def spread(ranked: list, count: int) -> list:
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     profile = settings.run_profile
     if args.smoke:
         profile = replace(profile, tuner="random", max_trials=max(args.max_trials or 0, args.configurations),
-                          max_train_images=SMOKE_TRAIN_IMAGES)
+                          max_train_images=SMOKE_TRAIN_IMAGES, train_epochs=1)
     raw = loading.load_data(args.data_dir or None)
     dataset = features.prepare_dataset(raw, get_profile(profile.name).validation_fraction, args.seed,
                                        profile.max_train_images)

@@ -47,7 +47,7 @@ def test_the_bound_is_shared_among_the_candidates():
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    return prepared_sample(tmp_path_factory.mktemp("prepared"), max_train_images=1000)
+    return prepared_sample(tmp_path_factory.mktemp("prepared"), max_train_images=500)
 
 
 def smoke_entries(defaults: dict, candidate: dict) -> list[dict]:
@@ -63,7 +63,7 @@ def test_at_smoke_size_a_loser_is_not_adopted_and_a_winner_is(prepared, tmp_path
     loses = confirmation.confirm(tuner, dataset, profile, 7, smoke_entries(strong, weak), verbose=0)
     assert loses["adopted"] == "defaults" and loses["adopted_values"] == strong
     defaults, candidate = loses["entries"]
-    assert candidate["errors"] > defaults["errors"] and loses["validation_images"] == 100
+    assert candidate["errors"] > defaults["errors"] and loses["validation_images"] == 50
     assert loses["epochs"] == profile.train_epochs
     # The same two the other way round: a strong candidate against weak defaults is adopted.
     wins = confirmation.confirm(tuner, dataset, profile, 7, smoke_entries(weak, strong), verbose=0)

@@ -31,29 +31,22 @@ def test_only_test_digits_the_model_is_sure_of_are_pseudo_labelled():
     assert widened.y_train.dtype == dataset.y_train.dtype and widened.x_test is dataset.x_test
 
 
-def test_a_second_round_trains_each_member_on_the_test_digits_it_is_sure_of(capsys):
-    raw = loading.load_data(None)
-    dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=300)
-    dataset = dataclasses.replace(dataset, x_test=dataset.x_test[:200])
-    profile = dataclasses.replace(profiles.get_profile("smoke"), ensemble_size=2, train_epochs=1,
-                                  pseudo_label_epochs=1, pseudo_label_confidence=0.3)
-    seen = []
-    model, histories, members, _ = training.train_ensemble(None, dataset, profile, 7, verbose=0,
-                                                           after_first_round=seen.append)
-    assert len(seen) == 1 and seen[0].count_params() == model.count_params()
-    added = members[0]["pseudo_labelled"]
-    assert 0 < added <= 200 and f"{added} of 200 test digits pseudo-labelled" in capsys.readouterr().out
-    assert [h.index.tolist() for h in histories] == [[1, 2], [1, 2]]  # one epoch, then one more
-    assert all(m["images"] == len(dataset.x_valid) and "first_round_errors" in m for m in members)
-
-
-def test_a_stopped_ensemble_goes_on_from_the_members_and_rounds_it_finished(tmp_path, monkeypatch):
+def test_a_second_round_trains_on_the_sure_test_digits_and_a_stopped_one_goes_on(tmp_path, monkeypatch,
+                                                                                  capsys):
     raw = loading.load_data(None)
     dataset = features.prepare_dataset(raw, 0.1, 7, max_train_images=200)
     dataset = dataclasses.replace(dataset, x_test=dataset.x_test[:100])
     profile = dataclasses.replace(profiles.get_profile("smoke"), ensemble_size=2, train_epochs=1,
                                   pseudo_label_epochs=1, pseudo_label_confidence=0.3)
-    straight, *_ = training.train_ensemble(None, dataset, profile, 7, verbose=0)
+    seen = []
+    straight, histories, members, _ = training.train_ensemble(None, dataset, profile, 7, verbose=0,
+                                                              after_first_round=seen.append)
+    assert len(seen) == 1 and seen[0].count_params() == straight.count_params()
+    added = members[0]["pseudo_labelled"]
+    assert 0 < added <= 100 and f"{added} of 100 test digits pseudo-labelled" in capsys.readouterr().out
+    assert [h.index.tolist() for h in histories] == [[1, 2], [1, 2]]  # one epoch, then one more
+    assert all(m["images"] == len(dataset.x_valid) and "first_round_errors" in m for m in members)
+    # Stopped in the second member's second round, then started again:
     backup, real = tmp_path / "backup", training.continue_training
     rounds = []
 

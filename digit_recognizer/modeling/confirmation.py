@@ -44,12 +44,15 @@ def candidates(tuner, count: int) -> list[dict]:
     defaults = default_values()
     found = {"name": DEFAULTS, "trial_id": None, "search_score": None, "values": defaults}
     chosen, seen = [], {fingerprint(defaults)}
-    for trial in tuner.oracle.get_best_trials(len(tuner.oracle.trials)):
+    completed = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
+    sign = -1 if tuner.oracle.objective.direction == "max" else 1
+    ranked = sorted(completed, key=lambda t: (sign * t.score, len(t.trial_id), t.trial_id))  # ties: earlier
+    for trial in ranked:
         values = tuning.tunable_values(trial.hyperparameters)
         key = fingerprint(values)
         if key == fingerprint(defaults) and found["trial_id"] is None:
             found |= {"trial_id": trial.trial_id, "search_score": trial.score}
-        if key in seen or trial.status != "COMPLETED":
+        if key in seen:
             continue
         seen.add(key)
         if len(chosen) < count:
