@@ -99,8 +99,10 @@ def _confirmed_so_far(path: Path, inputs: dict) -> dict:
     if not isinstance(found, dict) or not matches({k: v for k, v in found.items() if k != "confirmed"},
                                                   inputs):
         return {}
-    return {key: value for key, value in (found.get("confirmed") or {}).items()
-            if isinstance(value, dict) and isinstance(value.get("wrong"), list)}
+    confirmed = found.get("confirmed") if isinstance(found.get("confirmed"), dict) else {}
+    return {key: value | {"errors": len(value["wrong"])} for key, value in confirmed.items()  # as recorded
+            if isinstance(value, dict) and isinstance(value.get("wrong"), list)
+            and all(isinstance(i, int) for i in value["wrong"])}
 
 
 def decide(entries: list[dict]) -> dict:
