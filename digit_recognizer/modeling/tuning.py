@@ -226,10 +226,6 @@ def best_trial(tuner: kt.Tuner):
     return best[0]
 
 
-def best_hyperparameters(tuner: kt.Tuner) -> dict:
-    return tunable_values(best_trial(tuner).hyperparameters)
-
-
 def export_results(tuner: kt.Tuner, paths, summary: dict, dataset_source: dict,
                    confirmation: dict) -> tuple[pd.DataFrame, dict]:
     """Write trials.csv, best_hyperparameters.json (what the `confirmation` adopted: the values notebook 04
