@@ -113,6 +113,34 @@ def load_bench():
     return load_benchmark("bench")
 
 
+def test_a_job_run_in_a_new_sitting_is_timed_beside_a_reference_run_in_it_too(capsys):
+    bench_module = load_bench()
+    args = bench_module.argparse.Namespace(data_dir="", smoke=True, hyperparameters="")
+    probe = [[0.5] * 10]
+    probed = {job: probe for job in bench_module.JOBS}
+
+    def record(job, sitting):
+        return {"job": job, "seed": 1, "date": sitting, "sitting": sitting, "probe": probe,
+                "made_from": bench_module.lineage.record(bench_module.run_inputs(args, job))}
+
+    def due(records, selected, sitting="today"):
+        return bench_module.due_jobs(args, records, 1, selected, probed, sitting)
+
+    earlier = [record("reference", "yesterday"), record("fast", "yesterday")]
+    assert due(earlier, ["reference", "fast"]) == []  # nothing to run: nothing to time again
+    assert due(earlier, ["reference", "fast", "full"]) == ["reference", "full"]
+    assert "reference, seed 1: timed again, beside full" in capsys.readouterr().out
+    assert due(earlier, ["full"]) == ["reference", "full"]  # asked for or not
+    assert due([record("reference", "today")], ["reference", "full"]) == ["full"]
+    assert due([], ["fast"]) == ["reference", "fast"]
+
+    results = [{"job": "reference", "seed": 1, "errors": 100, "train_seconds": 3000.0},  # a slow sitting
+               {"job": "fast", "seed": 1, "errors": 60, "train_seconds": 300.0,
+                "reference_train_seconds": 1000.0}]
+    rows = [line for line in bench_module.targets(results) if "fast training time" in line]
+    assert rows == ["| fast training time at most 0.3 x the reference's | 300 (0.30 x) | 300 | yes |"]
+
+
 def test_reference_recipe_augments_only_as_the_public_recipe_does():
     steps = load_bench().jobs.reference_model().get_layer("augmentation").layers
     assert [type(step).__name__ for step in steps] == ["RandomRotation", "RandomZoom", "RandomTranslation"]
