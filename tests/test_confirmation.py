@@ -8,6 +8,7 @@ import pytest
 
 from digit_recognizer import config, profiles
 from digit_recognizer.modeling import confirmation, search_record, training, tuning
+from digit_recognizer.modeling.model import default_values
 from tests.helpers import prepared_sample
 
 # A model that learns little in a smoke run's three epochs: no batch norm, a slow optimizer, heavy dropout.
@@ -59,7 +60,7 @@ def test_at_smoke_size_a_loser_is_not_adopted_and_a_winner_is(prepared, tmp_path
     _, dataset = prepared
     profile = profiles.get_profile("smoke")
     tuner = tuning.make_tuner(profile, tmp_path, 7, dataset.source)
-    strong, weak = confirmation.default_values(), confirmation.default_values() | WEAK
+    strong, weak = default_values(), default_values() | WEAK
     loses = confirmation.confirm(tuner, dataset, profile, 7, smoke_entries(strong, weak), verbose=0)
     assert loses["adopted"] == "defaults" and loses["adopted_values"] == strong
     defaults, candidate = loses["entries"]

@@ -18,7 +18,7 @@ import pytest
 from digit_recognizer import config, profiles
 from digit_recognizer.modeling import confirmation, search_record, tuning
 from digit_recognizer.modeling.augment import AUGMENTATION
-from digit_recognizer.modeling.model import hyperparameters_from
+from digit_recognizer.modeling.model import default_values, hyperparameters_from
 from digit_recognizer.modeling.training import set_determinism
 from digit_recognizer.modeling.tuning import archive_search, tunable_values
 from digit_recognizer.plumbing.messages import SettingError
@@ -95,7 +95,7 @@ def test_search_on_record_is_used_only_for_the_data_it_was_made_on(prepared, tmp
     _, best = tuning.export_results(tuner, paths, summary, dataset.source,
                                     confirmation.confirm(tuner, dataset, smoke_search(), 7))
     values, why = search_record.search_on_record(paths, dataset.source)
-    assert values == best == confirmation.default_values()
+    assert values == best == default_values()
     assert why == (f"the search in models/tuning/{summary['project']} (random, 1 trials), confirmed at 3 "
                    "epochs: the search found no configuration other than the defaults")
     other = dataset.source | {"seed": 8}

@@ -19,22 +19,17 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from ..features import Dataset, dataset_identity
-from ..plumbing.files import read_json, write_json
+from ..plumbing.files import read_json_or_none, write_json
 from ..plumbing.lineage import fingerprint, matches, record
 from ..profiles import Profile
 from . import training, tuning
-from .model import active_values
+from .model import default_values
 from .prediction import predict_probabilities
 from .search_record import OBJECTIVE
 
 ADOPTION_P_VALUE = 0.05
 CONFIRMATION_FILE = "confirmation.json"
 DEFAULTS = "defaults"
-
-
-def default_values() -> dict:
-    """Every hyperparameter of the search space's defaults, as a trial of the search records them."""
-    return active_values(training.model_hyperparameters(None))
 
 
 def candidates(tuner, count: int) -> list[dict]:
@@ -92,12 +87,8 @@ def confirm(tuner, dataset: Dataset, profile: Profile, seed: int, entries: list[
 
 def _confirmed_so_far(path: Path, inputs: dict) -> dict:
     """The trainings recorded in `path` for exactly these inputs, by their values' fingerprint."""
-    try:
-        found = read_json(path) if path.is_file() else None
-    except ValueError:
-        found = None
-    if not isinstance(found, dict) or not matches({k: v for k, v in found.items() if k != "confirmed"},
-                                                  inputs):
+    found = read_json_or_none(path)
+    if not matches(found, inputs):  # a record's fingerprint is of its inputs alone
         return {}
     confirmed = found.get("confirmed") if isinstance(found.get("confirmed"), dict) else {}
     return {key: value | {"errors": len(value["wrong"])} for key, value in confirmed.items()  # as recorded

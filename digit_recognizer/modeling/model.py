@@ -86,6 +86,11 @@ def active_values(values: dict) -> dict:
     return {p.name: hp.values[p.name] for p in hp.space}
 
 
+def default_values() -> dict:
+    """The search space's default value of every hyperparameter the default model uses."""
+    return active_values({})
+
+
 def hyperparameters_from(values: dict | None) -> kt.HyperParameters:
     """A HyperParameters holding `values`; names absent from `values` take the search space's defaults."""
     hp = _registered(values)

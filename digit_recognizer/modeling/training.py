@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..features import dataset_identity
-from ..plumbing.files import atomic_path, now, read_json, read_record, write_json
+from ..plumbing.files import atomic_path, now, read_json_or_none, read_record, write_json
 from ..plumbing.lineage import differences, is_intact, matches, record
 from ..plumbing.runtime import explained_determinism_errors, set_determinism
 from ..plumbing.tensorboard_logs import tensorboard_callbacks
@@ -236,10 +236,7 @@ def claim_backup(backup_dir: str | Path, identity: dict) -> None:
     backup_dir = Path(backup_dir)
     record_file = backup_dir / BACKUP_RECORD
     if backup_dir.exists():
-        try:
-            found = read_json(record_file) if record_file.is_file() else None
-        except ValueError:
-            found = None
+        found = read_json_or_none(record_file)
         if not matches(found, identity):
             if any(p.is_file() and p.name != BACKUP_RECORD for p in backup_dir.rglob("*")):
                 why = (differences(found, identity) or "recorded in an older format") if found else \

@@ -20,7 +20,7 @@ from ..plumbing.runtime import DeterminismUnavailable, explained_determinism_err
 from ..plumbing.tensorboard_logs import tensorboard_callbacks
 from ..profiles import Profile
 from .augment import AUGMENTATION
-from .model import active_values, build_model
+from .model import active_values, build_model, default_values
 from .search_record import OBJECTIVE
 
 # Per trial, from its metrics: the best epoch's (what the search ranks by), the last epoch's and the lowest
@@ -102,14 +102,6 @@ def make_tuner(profile: Profile, tuning_dir: Path, seed: int, dataset_source: di
     return tuner
 
 
-def default_values(oracle) -> dict:
-    """The search space's default value of every active hyperparameter."""
-    hp = kt.HyperParameters()
-    for knob in oracle.hyperparameters.space:
-        hp.merge([knob])
-    return {knob.name: hp.values[knob.name] for knob in hp.space if hp.is_active(knob)}
-
-
 def start_from_defaults(oracle) -> None:
     """The first configuration any algorithm tries is the model's defaults, so a search can only replace
     them with something that beat them on the same budget."""
@@ -118,7 +110,7 @@ def start_from_defaults(oracle) -> None:
     random_values = oracle._random_values  # a Keras Tuner 1.4 internal, covered by a test
 
     def defaults_first():
-        defaults = default_values(oracle)
+        defaults = default_values()
         return random_values() if oracle._duplicate(defaults) else defaults
 
     oracle._random_values = defaults_first

@@ -36,6 +36,15 @@ def read_json(path: str | Path):
     return json.loads(Path(path).read_text())
 
 
+def read_json_or_none(path: str | Path):
+    """What a JSON file holds, or None where it is missing or not JSON: for a record that is only trusted
+    once it matches (`lineage.matches`), and otherwise made again."""
+    try:
+        return read_json(path) if Path(path).is_file() else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 class RecordError(ValueError):
     """A file the project wrote earlier is damaged or was edited: the message names the file, the field
     and the remedy."""
