@@ -1,5 +1,6 @@
 """The wheel: its metadata (runtime dependencies, Python versions), its contents (notebooks, sample), and
-an installed copy, not the source tree, running the pipeline with its outputs in the working directory."""
+an installed copy, not the source tree, running the pipeline with its outputs in the working directory and
+computing, byte for byte, what the checkout's run (`smoke_run`) did: a re-run gives the same results."""
 
 import gzip
 import json
@@ -13,6 +14,7 @@ from email.parser import Parser
 from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -159,33 +161,78 @@ def files_under(folder: Path) -> dict[str, int]:
     return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
 
 
-def test_an_installed_copy_runs_from_its_own_files_and_writes_only_under_the_working_directory(
-        wheel, tmp_path):
-    site, work = tmp_path / "site", tmp_path / "work"
+@pytest.fixture(scope="module")
+def installed_run(wheel, tmp_path_factory):
+    """The suite's `smoke_run` command (`make run TUNE=1`, smoke, seed 7) from a copy installed from the
+    wheel, in a working directory of its own: (site, files installed there, work, return code, log)."""
+    root = tmp_path_factory.mktemp("installed")
+    site, work = root / "site", root / "work"
     work.mkdir()
     pip("install", "--no-deps", "--target", str(site), str(wheel))
     installed = files_under(site)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(site)}
+    with open(root / "run.log", "w") as log:
+        done = subprocess.run([sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke",
+                               "--seed", "7", "--tune"], cwd=work, env=installed_env(site), stdout=log,
+                              stderr=subprocess.STDOUT)
+    return site, installed, work, done.returncode, (root / "run.log").read_text()
 
+
+def installed_env(site: Path) -> dict:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(site)}
+
+
+def test_an_installed_copy_runs_from_its_own_files_and_writes_only_under_the_working_directory(
+        installed_run):
+    site, installed, work, returncode, log = installed_run
     where = subprocess.run(
         [sys.executable, "-c", "from digit_recognizer import config as c; "
          "print(c.__file__, c.NOTEBOOKS_DIR, c.SAMPLE_DATA_DIR, c.output_paths().root, sep='\\n')"],
-        cwd=work, env=env, capture_output=True, text=True, check=True).stdout.splitlines()
+        cwd=work, env=installed_env(site), capture_output=True, text=True, check=True).stdout.splitlines()
     package = site / "digit_recognizer"
     assert where == [str(package / "config.py"), str(package / "notebooks"), str(package / "sample"),
                      str(work)]
-
-    with open(tmp_path / "run.log", "w") as log:
-        done = subprocess.run([sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke",
-                               "--seed", "7", "--tune"], cwd=work, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
-    assert done.returncode == 0, (tmp_path / "run.log").read_text()[-3000:]
+    assert returncode == 0, log[-3000:]
     assert (work / "submission.csv").is_file()
     assert sorted(p.name for p in (work / "reports").glob("*.ipynb")) == sorted(
         p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
     manifest = json.loads((work / "models" / "run.json").read_text())
     assert manifest["data"]["folder"] == str(package / "sample")
     assert files_under(site) == installed  # nothing written into, or changed in, the installed copy
+
+
+TIMES = {"train_seconds", "trained_at", "started_at", "ended_at", "seconds"}
+
+
+def without_times(value):
+    if isinstance(value, dict):
+        return {k: without_times(v) for k, v in value.items() if k not in TIMES}
+    return value
+
+
+def test_run_again_from_an_installed_copy_computes_the_same_byte_for_byte(installed_run, smoke_run):
+    """Same seed and profile on the same machine, another process, folder and copy of the code: the same
+    submission byte for byte, the same trial scores, metrics, histories and manifest."""
+    *_, work, returncode, log = installed_run
+    assert returncode == 0 and smoke_run[0] == 0, log[-3000:]
+    first, second = smoke_run[1], work
+    assert (first / "submission.csv").read_bytes() == (second / "submission.csv").read_bytes()
+    trials = [pd.read_csv(out / "models" / "tuning" / "trials.csv") for out in (first, second)]
+    columns = [c for c in trials[0].columns if c != "seconds"]
+    pd.testing.assert_frame_equal(trials[0][columns], trials[1][columns])
+    metrics = [json.loads((out / "models" / "metrics.json").read_text()) for out in (first, second)]
+    assert without_times(metrics[0]) == without_times(metrics[1])
+    pd.testing.assert_frame_equal(*(pd.read_csv(out / "models" / "history.csv") for out in (first, second)))
+    manifests = [json.loads((out / "models" / "run.json").read_text()) for out in (first, second)]
+    assert manifests[0]["profile"] == "smoke" and manifests[0]["seed"] == 7
+    assert set(manifests[0]["data"]["sha256"]) == {"train.csv.gz", "test.csv.gz", "test_labels.csv"}
+    assert manifests[0]["started_at"] <= manifests[0]["ended_at"]
+    for name in ["python", "tensorflow", "keras", "keras-tuner", "numpy", "pandas"]:
+        assert manifests[0]["versions"][name][0].isdigit(), name
+    assert set(manifests[0]["git"]) == {"commit", "dirty"}
+    assert manifests[0]["submission"]["sha256"] == manifests[1]["submission"]["sha256"]
+    for key in ["hyperparameters", "test_score", "versions"]:
+        assert manifests[0][key] == manifests[1][key], key
+    assert manifests[0]["data"]["sha256"] == manifests[1]["data"]["sha256"]
 
 
 def read_only_snapshot(folder: Path) -> dict[str, bytes]:
@@ -208,8 +255,7 @@ def test_in_a_kaggle_notebook_an_installed_copy_reads_the_input_and_writes_only_
             (competition / f"{name}.csv").write_bytes(packed.read())
     inputs = read_only_snapshot(kaggle / "input")
     pip("install", "--no-deps", "--target", str(site), str(wheel))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {
-        "PYTHONPATH": str(site), "KAGGLE_KERNEL_RUN_TYPE": "Interactive", KAGGLE_ROOT_ENV: str(kaggle)}
+    env = installed_env(site) | {"KAGGLE_KERNEL_RUN_TYPE": "Interactive", KAGGLE_ROOT_ENV: str(kaggle)}
     try:
         done = subprocess.run([sys.executable, "-m", "digit_recognizer.runner", "--profile", "smoke"],
                               cwd=working, env=env, capture_output=True, text=True)
