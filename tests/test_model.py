@@ -35,6 +35,12 @@ def test_every_branch_of_the_search_space_builds(values):
     assert model.output_shape == (None, 10)
 
 
+def test_weight_decay_is_off_by_default_and_reaches_the_optimizer_when_chosen():
+    assert build_model(kt.HyperParameters()).optimizer.weight_decay is None  # the default model as before
+    model = build_model(hyperparameters_from({"weight_decay": 1e-3, "optimizer": "nadam"}))
+    assert model.optimizer.weight_decay == 1e-3
+
+
 def test_ensemble_averages_its_members():
     set_determinism(1)
     members = [build_model(kt.HyperParameters()) for _ in range(2)]

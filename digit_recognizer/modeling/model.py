@@ -65,7 +65,9 @@ def build_model(hp: kt.HyperParameters) -> keras.Model:
     model = keras.Model(inputs, outputs, name="digit_cnn")
     optimizer = OPTIMIZERS[hp.Choice("optimizer", sorted(OPTIMIZERS), default="adam")]
     learning_rate = hp.Float("learning_rate", 3e-4, 3e-3, sampling="log", default=2e-3)  # for batches of 128
-    model.compile(optimizer=optimizer(learning_rate),
+    # Decoupled weight decay: each step shrinks every weight by learning rate x this; 0 (none) as before.
+    weight_decay = hp.Choice("weight_decay", [0.0, 1e-4, 1e-3, 1e-2], default=0.0)
+    model.compile(optimizer=optimizer(learning_rate, weight_decay=weight_decay or None),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
