@@ -84,8 +84,9 @@ class Settings:
                                  "(None: the profile's)")
     max_epochs: int | None = _setting(None, int, _count, "epochs per search trial (None: the profile's)")
     max_trials: int | None = _setting(None, int, _count, "search trials (None: the profile's)")
-    budget_minutes: float | None = _setting(None, float, _minutes, "minutes after which no new search "
-                                            "trial starts (None: the profile's)")
+    budget_minutes: float | None = _setting(None, float, _minutes, "minutes of trials after which no new "
+                                            "search trial starts, earlier runs' trials counted (None: the "
+                                            "profile's)")
     retune: bool = _setting(False, bool, _switch, "archive the earlier search and start a fresh one")
     deterministic: bool = _setting(True, bool, _switch, "deterministic ops on every Keras backend "
                                    "(byte-identical re-runs on TensorFlow), slower on a GPU")

@@ -139,6 +139,21 @@ def test_time_budget_stops_new_trials(prepared, tmp_path):
     assert len(tuner.oracle.trials) <= 1 and summary["trials"] <= 1
 
 
+def test_a_search_run_again_spends_only_what_is_left_of_its_budget(prepared, tmp_path, capsys):
+    _, dataset = prepared
+    paths = config.output_paths(tmp_path)
+    tuner, _ = run_search(paths, dataset, smoke_search(tuner="random", max_trials=1))
+    first = {t.trial_id for t in tuner.oracle.trials.values()}
+    assert len(first) == 1 and tuning.seconds_spent(tuner.oracle) > 0
+    spent = tuning.seconds_spent(tuner.oracle) / 60
+    again, _ = run_search(paths, dataset,
+                          smoke_search(tuner="random", max_trials=3, budget_minutes=spent / 2))
+    assert {t.trial_id for t in again.oracle.trials.values()} == first  # spent: nothing new starts
+    assert "the search's budget of" in capsys.readouterr().out
+    more, _ = run_search(paths, dataset, smoke_search(tuner="random", max_trials=2, budget_minutes=60))
+    assert len(more.oracle.trials) == 2 and first < {t.trial_id for t in more.oracle.trials.values()}
+
+
 INTERRUPTIBLE_SEARCH = textwrap.dedent("""
     import os, sys
     from digit_recognizer import config, features

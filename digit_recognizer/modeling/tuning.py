@@ -116,11 +116,21 @@ def start_from_defaults(oracle) -> None:
     oracle._random_values = defaults_first
 
 
-def stop_new_trials_after(oracle, seconds: float) -> None:
-    """Past the deadline the oracle answers STOPPED, so no new trial starts (running ones finish)."""
+def seconds_spent(oracle) -> float:
+    """The seconds the trials on record took (each its own, as `_trial_metrics` saved them): what earlier
+    sittings of a search spent of its budget. Trials run side by side (a distributed search) add up."""
+    trials = getattr(oracle, "trials", {}).values()
+    return float(sum(t.metrics.get_last_value("seconds") or 0 for t in trials if t.metrics.exists("seconds")))
+
+
+def stop_new_trials_after(oracle, seconds: float) -> float:
+    """Past the deadline the oracle answers STOPPED, so no new trial starts (running ones finish). What
+    the trials on record already spent counts: a resumed search, or one run again, goes on only for what
+    is left of its budget. Returns that."""
     if not hasattr(oracle, "populate_space"):
-        return  # a distributed worker's client: the chief's oracle keeps the clock
-    populate_space, deadline = oracle.populate_space, time.monotonic() + seconds
+        return seconds  # a distributed worker's client: the chief's oracle keeps the clock
+    left = max(0.0, seconds - seconds_spent(oracle))
+    populate_space, deadline = oracle.populate_space, time.monotonic() + left
 
     def populate_or_stop(trial_id):
         if time.monotonic() >= deadline:
@@ -161,7 +171,10 @@ def search(tuner: kt.Tuner, dataset, profile: Profile, verbose: int = 2,
 
     With `log_dir`, every trial writes TensorBoard logs to `log_dir/<trial>/execution0`, with its
     hyperparameters for TensorBoard's HParams view (Keras Tuner adds them to a TensorBoard callback)."""
-    stop_new_trials_after(tuner.oracle, profile.budget_minutes * 60)
+    if not stop_new_trials_after(tuner.oracle, profile.budget_minutes * 60):
+        print(f"the search's budget of {profile.budget_minutes:g} minutes was spent by the trials on record "
+              f"({seconds_spent(tuner.oracle) / 60:.1f} minutes): no new trial starts (a larger "
+              "budget_minutes searches on; retune starts afresh)", flush=True)
     callbacks = [keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=profile.tuning_patience),
                  *tensorboard_callbacks(log_dir)]
     seed = tuner.trial_seed
