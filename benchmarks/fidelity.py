@@ -12,8 +12,14 @@ ranks by; the last epoch's; the lowest validation loss; the last validation loss
 rank correlation with the confirmed accuracy: 1 when the trials order the configurations as the final
 training does, 0 when they tell nothing. Only training digits are used: held-out digits play no part.
 
-The search and each training resume from build/fidelity/ when run again; the result goes to
-benchmarks/fidelity[-NAME].json and .md (NAME from the data folder, as for bench.py).
+On 2 cores the whole takes more than one sitting, so it resumes from what is kept with the results:
+benchmarks/fidelity[-NAME]-trainings.json records the configurations the search chose (with their trial
+scores) and each training as it ends, so a fresh clone goes on where the last sitting stopped, with the
+same configurations, whatever its machine's speed would let a new search of the same minutes reach. The
+file keeps the probe of the code that trained (`jobs.probe`, as bench.py's records do); made by code that
+computes otherwise, it is set aside and everything runs again. The search itself resumes from
+build/fidelity/. The result goes to benchmarks/fidelity[-NAME].json and .md (NAME from the data folder, as
+for bench.py).
 """
 
 from __future__ import annotations
@@ -28,11 +34,13 @@ import numpy as np
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import default_name, machine  # noqa: E402
+import jobs  # noqa: E402
+from bench import default_name, machine, probes  # noqa: E402
 
 from digit_recognizer.config import PROJECT_DIR  # noqa: E402
 from digit_recognizer.manifest import git_state  # noqa: E402
-from digit_recognizer.plumbing.files import atomic_path, now, write_json  # noqa: E402
+from digit_recognizer.plumbing import lineage  # noqa: E402
+from digit_recognizer.plumbing.files import atomic_path, now, read_json_or_none, write_json  # noqa: E402
 
 # How a trial can be scored, and whether higher is better.
 TRIAL_SCORES = {"val_accuracy": True, "last_val_accuracy": True, "lowest_val_loss": False,
@@ -61,6 +69,33 @@ def configurations(tuner, count: int) -> list[dict]:
         entry["trial_scores"] = {name: trial.metrics.get_last_value(name) if trial else None
                                  for name in TRIAL_SCORES}
     return chosen
+
+
+def set_aside_unless_made_by(path: Path, probe: list, aside_dir: Path) -> None:
+    """Move a trainings file made by code that computes otherwise than `probe` says into `aside_dir`, so
+    its errors are not taken for today's code's."""
+    found = read_json_or_none(path)
+    if found is None or jobs.same_computation(found.get("probe"), probe):
+        return
+    aside_dir.mkdir(parents=True, exist_ok=True)
+    aside = aside_dir / f"{path.name}.set-aside"
+    path.replace(aside)
+    print(f"{path}: made by code that computes other results (its probe moved); moved to {aside}, "
+          "its trainings run again", flush=True)
+
+
+def chosen_before(trainings: Path, inputs: dict, count: int) -> dict | None:
+    """The configurations (and search seconds) a sitting on the same inputs chose, asked for `count`
+    (the search may have found fewer), from `trainings`."""
+    found = read_json_or_none(trainings)
+    chosen = found.get("configurations") if lineage.matches(found, inputs) else None
+    well_formed = isinstance(chosen, list) and found.get("configurations_asked") == count and all(
+        isinstance(e, dict) and isinstance(e.get("name"), str) and isinstance(e.get("values"), dict)
+        and isinstance(e.get("trial_scores"), dict) and set(e["trial_scores"]) == set(TRIAL_SCORES)
+        for e in chosen)
+    if not well_formed or not isinstance(found.get("search_seconds"), (int, float)):
+        return None  # none, or not as this script writes them: the search chooses again
+    return {"configurations": chosen, "search_seconds": found["search_seconds"]}
 
 
 def correlations(entries: list[dict], validation_images: int) -> dict:
@@ -110,9 +145,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--configurations", type=int, default=6, help="at least 3")
     parser.add_argument("--max-trials", type=int, default=None, help="the search's trials (not Hyperband)")
+    parser.add_argument("--budget-minutes", type=float, default=None,
+                        help="the search's minutes (default: the profile's); a slow machine may need more to "
+                             "reach CONFIGURATIONS trials")
     parser.add_argument("--smoke", action="store_true", help="a tiny run that checks this script")
     parser.add_argument("--results-dir", default=str(PROJECT_DIR / "benchmarks"))
-    parser.add_argument("--search-dir", default=str(SEARCH_DIR), help="where the search and trainings resume")
+    parser.add_argument("--search-dir", default=str(SEARCH_DIR), help="where the search resumes")
     args = parser.parse_args(argv)
     if args.configurations < 3:
         parser.error("--configurations: at least 3, or no rank correlation can be told")
@@ -123,7 +161,14 @@ def main(argv=None) -> int:
     from digit_recognizer.profiles import get_profile
     from digit_recognizer.settings import Settings
 
-    settings = Settings(profile="smoke" if args.smoke else args.profile, max_trials=args.max_trials)
+    name = "smoke" if args.smoke else default_name(args.data_dir)
+    stem = Path(args.results_dir) / f"fidelity{f'-{name}' if name else ''}"
+    trainings = stem.with_name(f"{stem.name}-trainings.json")
+    job = args.profile if args.profile in ("fast", "full") else "full"  # the job that trains as it does
+    probe = probes(argparse.Namespace(hyperparameters="", smoke=args.smoke), [job])[job]
+    set_aside_unless_made_by(trainings, probe, Path(args.search_dir))
+    settings = Settings(profile="smoke" if args.smoke else args.profile, max_trials=args.max_trials,
+                        budget_minutes=args.budget_minutes)
     profile = settings.run_profile
     if args.smoke:
         profile = replace(profile, tuner="random", max_trials=max(args.max_trials or 0, args.configurations),
@@ -133,11 +178,21 @@ def main(argv=None) -> int:
                                        profile.max_train_images)
     training.set_determinism(args.seed)
     tuner = tuning.make_tuner(profile, Path(args.search_dir) / f"seed-{args.seed}", args.seed, dataset.source)
-    start = time.perf_counter()
-    tuning.search(tuner, dataset, profile)
-    search_seconds = time.perf_counter() - start
-    entries = configurations(tuner, args.configurations)
-    confirmed = confirmation.confirm(tuner, dataset, profile, args.seed, entries)
+    earlier = chosen_before(trainings, confirmation.record_inputs(dataset, profile, args.seed),
+                            args.configurations)
+    if earlier:
+        entries, search_seconds = earlier["configurations"], earlier["search_seconds"]
+        print(f"{trainings}: the {len(entries)} configurations an earlier sitting's search chose; no search",
+              flush=True)
+    else:
+        start = time.perf_counter()
+        tuning.search(tuner, dataset, profile)
+        search_seconds = round(time.perf_counter() - start, 1)
+        entries = configurations(tuner, args.configurations)
+    notes = {"probe": probe, "search_seconds": search_seconds, "configurations_asked": args.configurations,
+             "configurations": [dict(e) for e in entries]}
+    confirmed = confirmation.confirm(tuner, dataset, profile, args.seed, entries, record_path=trainings,
+                                     record_notes=notes)
     given = " ".join(argv if argv is not None else sys.argv[1:])
     result = {"command": f"python benchmarks/fidelity.py {given}".strip(), "date": now(), **git_state(),
               "machine": machine(), "profile": profile.name, "seed": args.seed,
@@ -147,8 +202,6 @@ def main(argv=None) -> int:
               "spearman": correlations(entries, confirmed["validation_images"]),
               "entries": [{k: e.get(k) for k in ("name", "trial_id", "trial_scores", "errors", "values")}
                           for e in entries]}
-    name = "smoke" if args.smoke else default_name(args.data_dir)
-    stem = Path(args.results_dir) / f"fidelity{f'-{name}' if name else ''}"
     write_json(result, stem.with_suffix(".json"))
     with atomic_path(stem.with_suffix(".md")) as tmp:
         tmp.write_text(report(result))

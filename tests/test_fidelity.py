@@ -1,10 +1,11 @@
 """benchmarks/fidelity.py: the rank correlation between the search's trial scores and the final training's."""
 
 import json
+import shutil
 
 import pytest
 
-from digit_recognizer.modeling import training
+from digit_recognizer.modeling import training, tuning
 from tests.helpers import load_benchmark
 
 
@@ -31,9 +32,22 @@ def test_the_correlation_says_whether_trials_rank_as_the_final_training_does():
     assert fidelity.correlations(reversed_, 1000)["val_accuracy"] == -1.0
 
 
-@pytest.mark.e2e
-def test_a_smoke_run_reports_and_resumes(tmp_path, monkeypatch):
+def test_trainings_made_by_code_that_computes_otherwise_are_set_aside(tmp_path, capsys):
     fidelity = load_fidelity()
+    trainings = tmp_path / "fidelity-trainings.json"
+    trainings.write_text(json.dumps({"probe": [[0.5, 0.5]], "confirmed": {}}))
+    fidelity.set_aside_unless_made_by(trainings, [[0.5, 0.5]], tmp_path / "aside")
+    assert trainings.is_file()  # the same code: kept
+    fidelity.set_aside_unless_made_by(trainings, [[0.9, 0.1]], tmp_path / "aside")
+    assert not trainings.exists() and (tmp_path / "aside" / "fidelity-trainings.json.set-aside").is_file()
+    assert "its probe moved" in capsys.readouterr().out
+
+
+@pytest.mark.e2e
+def test_a_smoke_run_reports_and_resumes_in_a_fresh_clone(tmp_path, monkeypatch):
+    fidelity = load_fidelity()
+    # What bench.py's tests check, in a process of its own; here the same code's probe is the same each run.
+    monkeypatch.setattr(fidelity, "probes", lambda args, job_names: {job: [[0.1] * 10] for job in job_names})
     argv = ["--smoke", "--configurations", "3", "--seed", "7", "--results-dir", str(tmp_path),
             "--search-dir", str(tmp_path / "search")]
     assert fidelity.main(argv) == 0
@@ -44,7 +58,9 @@ def test_a_smoke_run_reports_and_resumes(tmp_path, monkeypatch):
     assert all(rho is None or -1 <= rho <= 1 for rho in result["spearman"].values())
     text = (tmp_path / "fidelity-smoke.md").read_text()
     assert "| val_accuracy (what the search ranks by) |" in text and "| defaults |" in text
+    shutil.rmtree(tmp_path / "search")  # a fresh clone: no build/, the results kept in benchmarks/
+    monkeypatch.setattr(tuning, "search", lambda *a, **k: pytest.fail("searched again"))
     monkeypatch.setattr(training, "train_model", lambda *a, **k: pytest.fail("trained again"))
-    assert fidelity.main(argv) == 0  # the search and every training resumed from --search-dir
+    assert fidelity.main(argv) == 0  # the configurations and every training resumed from the results
     again = json.loads((tmp_path / "fidelity-smoke.json").read_text())
     assert again["entries"] == result["entries"]

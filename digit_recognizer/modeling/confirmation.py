@@ -57,17 +57,20 @@ def candidates(tuner, count: int) -> list[dict]:
 
 
 def confirm(tuner, dataset: Dataset, profile: Profile, seed: int, entries: list[dict] | None = None,
-            verbose: int = 2) -> dict:
+            verbose: int = 2, record_path: str | Path | None = None,
+            record_notes: dict | None = None) -> dict:
     """Train each of `entries` (default: `candidates(tuner, profile.confirm_candidates)`, the defaults
     first) at the final schedule on the search's split, score it, and decide (`decide`). Returns the
-    confirmation record, also written to the search's folder; trainings already recorded there for the
-    same data, profile and seed are not run again."""
+    confirmation record. Each training is recorded as it ends in `record_path` (default: CONFIRMATION_FILE
+    in the search's folder, with `record_notes` beside them); trainings already recorded there for the same
+    data, profile and seed are not run again."""
     entries = entries if entries is not None else candidates(tuner, profile.confirm_candidates)
     x, y, x_valid, y_valid = tuning.search_split(dataset, profile, seed)
     split = Dataset(x, y, x_valid, y_valid, x_valid[:0], None, dataset.source)
     folder = Path(tuner.project_dir)
-    inputs = {"data": dataset_identity(dataset.source), "profile": profile.as_dict(), "seed": seed}
-    confirmed = _confirmed_so_far(folder / CONFIRMATION_FILE, inputs)
+    record_path = Path(record_path) if record_path else folder / CONFIRMATION_FILE
+    inputs = record_inputs(dataset, profile, seed)
+    confirmed = _confirmed_so_far(record_path, inputs)
     for entry in entries if len(entries) > 1 else ():  # the defaults alone: nothing to compare
         key = fingerprint(entry["values"])
         if key not in confirmed:
@@ -79,10 +82,15 @@ def confirm(tuner, dataset: Dataset, profile: Profile, seed: int, entries: list[
             wrong = (predict_probabilities(model, x_valid).argmax(axis=1) != y_valid).nonzero()[0]
             confirmed[key] = {"errors": len(wrong), "wrong": wrong.tolist(),
                               "seconds": round(time.perf_counter() - start, 1)}
-            write_json({**record(inputs), "confirmed": confirmed}, folder / CONFIRMATION_FILE)
+            write_json({**record(inputs), **(record_notes or {}), "confirmed": confirmed}, record_path)
         entry |= confirmed[key]
     return {"validation_images": len(x_valid), "epochs": profile.train_epochs, "seed": seed,
             **decide(entries)}
+
+
+def record_inputs(dataset: Dataset, profile: Profile, seed: int) -> dict:
+    """What a confirmation's trainings are made from (`lineage`): the data, the profile and the seed."""
+    return {"data": dataset_identity(dataset.source), "profile": profile.as_dict(), "seed": seed}
 
 
 def _confirmed_so_far(path: Path, inputs: dict) -> dict:

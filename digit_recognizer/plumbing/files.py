@@ -41,7 +41,7 @@ def read_json_or_none(path: str | Path):
     once it matches (`lineage.matches`), and otherwise made again."""
     try:
         return read_json(path) if Path(path).is_file() else None
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:  # not JSON, or not text (UnicodeDecodeError is a ValueError)
         return None
 
 
