@@ -139,7 +139,8 @@ bench-tuned: setup ## Like bench, with the tuned job too (search, confirmation, 
 	$(PY) benchmarks/bench.py --seeds $(BENCH_SEEDS) --jobs reference fast full tuned $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 
 fidelity: setup ## Whether the search's short trials rank as the final training does (benchmarks/fidelity.py)
-	$(PY) benchmarks/fidelity.py $(if $(SEED),--seed $(SEED)) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
+	$(PY) benchmarks/fidelity.py $(if $(SEED),--seed $(SEED)) $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") \
+	  $(if $(BUDGET_MINUTES),--budget-minutes $(BUDGET_MINUTES))
 
 # What benchmarks/gpu_check.sh needs on a GPU machine without TensorFlow (Python 3.12): the lock's Keras and
 # Keras Tuner with the needs that machine lacks, as wheels, and the data; build/ travels as carried paths.

@@ -145,6 +145,7 @@ def test_a_search_run_again_spends_only_what_is_left_of_its_budget(prepared, tmp
     tuner, _ = run_search(paths, dataset, smoke_search(tuner="random", max_trials=1))
     first = {t.trial_id for t in tuner.oracle.trials.values()}
     assert len(first) == 1 and tuning.seconds_spent(tuner.oracle) > 0
+    assert "the search's budget of" not in capsys.readouterr().out  # a budget not yet spent
     spent = tuning.seconds_spent(tuner.oracle) / 60
     again, _ = run_search(paths, dataset,
                           smoke_search(tuner="random", max_trials=3, budget_minutes=spent / 2))
@@ -152,6 +153,7 @@ def test_a_search_run_again_spends_only_what_is_left_of_its_budget(prepared, tmp
     assert "the search's budget of" in capsys.readouterr().out
     more, _ = run_search(paths, dataset, smoke_search(tuner="random", max_trials=2, budget_minutes=60))
     assert len(more.oracle.trials) == 2 and first < {t.trial_id for t in more.oracle.trials.values()}
+    assert "the search's budget of" not in capsys.readouterr().out
 
 
 INTERRUPTIBLE_SEARCH = textwrap.dedent("""

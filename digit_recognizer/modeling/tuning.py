@@ -138,6 +138,7 @@ def stop_new_trials_after(oracle, seconds: float) -> float:
         return populate_space(trial_id)
 
     oracle.populate_space = populate_or_stop
+    return left
 
 
 EXPORTS = ("trials.csv", "best_hyperparameters.json", "search.json")
