@@ -2,6 +2,7 @@
 time a 28,000-digit prediction. `bench.py` runs each job in a process of its own:
 
     python benchmarks/jobs.py JOB SEED [--data-dir DIR] [--hyperparameters FILE] [--smoke]
+    python benchmarks/jobs.py reference SEED --timed-epochs K [--data-dir DIR] [--smoke]
     python benchmarks/jobs.py --probe JOB [JOB ...] [--hyperparameters FILE] [--smoke]
 
 prints the job's figures (or each job's probe) as one JSON line, last. A record stays valid as long as its
@@ -30,6 +31,10 @@ TUNED_PROFILE = {"tuned": "full"}  # the job that searches first, and the profil
 TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # pixels (down, right)
 SEARCH_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-search"  # the tuned job's, by seed
 REFERENCE_VALIDATION_FRACTION = 0.1  # the public recipe's split, whatever the project's profiles use
+REFERENCE_EPOCHS = 30
+# A sitting whose reference record stands times only this many of its epochs (the first, which also builds
+# and traces the model, then steady ones) and scales them to all 30 (`time_reference`).
+REFERENCE_TIMED_EPOCHS = 3
 # The probe: the job in miniature, on the embedded sample. Two epochs, so a schedule's shape counts too.
 PROBE_SEED = 0
 PROBE_LABELLED_IMAGES = 1000  # the sample's first: split as the job splits, then capped
@@ -65,7 +70,7 @@ def reference_model():
     return model
 
 
-def train_reference(dataset, seed: int, smoke: bool, epochs: int | None = None):
+def train_reference(dataset, seed: int, smoke: bool, epochs: int | None = None, callbacks=()):
     """The recipe's training: batch 86, 30 epochs, learning rate halved on a plateau. Returns
     (model, epochs)."""
     import keras
@@ -76,9 +81,48 @@ def train_reference(dataset, seed: int, smoke: bool, epochs: int | None = None):
     model = reference_model()
     halve_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", patience=3, factor=0.5, min_lr=1e-5)
     history = model.fit(dataset.x_train, dataset.y_train, batch_size=86,
-                        epochs=epochs or (1 if smoke else 30),
-                        validation_data=(dataset.x_valid, dataset.y_valid), callbacks=[halve_lr], verbose=2)
+                        epochs=epochs or reference_epochs(smoke),
+                        validation_data=(dataset.x_valid, dataset.y_valid), callbacks=[halve_lr, *callbacks],
+                        verbose=2)
     return model, len(history.epoch)
+
+
+def reference_epochs(smoke: bool) -> int:
+    return 1 if smoke else REFERENCE_EPOCHS
+
+
+def scaled_time(stamps: list[tuple[float, float]], epochs: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of `epochs` epochs from (wall, CPU) clock readings at the start and at the end
+    of each epoch timed: the first epoch (it also builds and traces the model) once, the mean of the
+    others for each epoch left."""
+    spans = np.diff(np.asarray(stamps, dtype=float), axis=0)  # (wall, CPU) of each epoch timed
+    steady = spans[1:] if len(spans) > 1 else spans
+    wall, cpu = spans[0] + (epochs - 1) * steady.mean(axis=0)
+    return float(wall), float(cpu)
+
+
+def time_reference(seed: int, smoke: bool, data_dir: str, timed_epochs: int = REFERENCE_TIMED_EPOCHS,
+                   epochs: int | None = None) -> dict:
+    """The reference's training time in this sitting, on the seed's split, from its first `timed_epochs`
+    epochs scaled to all of them (`scaled_time`), for a sitting whose reference record stands: its
+    errors are on record, made from the same inputs by the same code (its probe)."""
+    import keras
+
+    from digit_recognizer import features
+    from digit_recognizer.dataset import loading
+
+    epochs = epochs or reference_epochs(smoke)
+    validation_fraction, max_train_images = split_settings("reference", smoke)
+    dataset = features.prepare_dataset(loading.load_data(data_dir or None), validation_fraction, seed,
+                                       max_train_images)
+    stamps = [(time.perf_counter(), time.process_time())]
+    clock = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: stamps.append((time.perf_counter(), time.process_time())))
+    train_reference(dataset, seed, smoke, epochs=min(timed_epochs, epochs), callbacks=[clock])
+    wall, cpu = scaled_time(stamps, epochs)
+    return {"job": "reference", "seed": seed, "timed_epochs": len(stamps) - 1, "epochs": epochs,
+            "train_seconds": round(wall, 1), "train_cpu_seconds": round(cpu, 1),
+            "epoch_seconds": np.diff([wall for wall, _ in stamps]).round(1).tolist()}
 
 
 def job_profile(job: str, smoke: bool):
@@ -268,6 +312,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--hyperparameters", default="")
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--timed-epochs", type=int, default=None,
+                        help="reference only: time its first K epochs and scale them to all, no scoring")
     args = parser.parse_args(argv)
     if args.probe:
         probes = {job: probe(job, args.smoke, args.hyperparameters) for job in args.probe}
@@ -275,6 +321,11 @@ def main(argv=None) -> int:
         return 0
     if args.job is None or args.seed is None:
         parser.error("JOB and SEED, or --probe JOB ...")
+    if args.timed_epochs is not None:
+        if args.job != "reference" or args.timed_epochs < 1:
+            parser.error("--timed-epochs: at least 1, and only for the reference")
+        print(json.dumps(time_reference(args.seed, args.smoke, args.data_dir, args.timed_epochs)), flush=True)
+        return 0
     figures = run_job(args.job, args.seed, args.smoke, args.data_dir, args.hyperparameters)
     print(json.dumps(figures), flush=True)
     return 0

@@ -126,19 +126,42 @@ def test_a_job_run_in_a_new_sitting_is_timed_beside_a_reference_run_in_it_too(ca
     def due(records, selected, sitting="today"):
         return bench_module.due_jobs(args, records, 1, selected, probed, sitting)
 
+    timing = bench_module.REFERENCE_TIMING
     earlier = [record("reference", "yesterday"), record("fast", "yesterday")]
     assert due(earlier, ["reference", "fast"]) == []  # nothing to run: nothing to time again
-    assert due(earlier, ["reference", "fast", "full"]) == ["reference", "full"]
-    assert "reference, seed 1: timed again, beside full" in capsys.readouterr().out
-    assert due(earlier, ["full"]) == ["reference", "full"]  # asked for or not
+    assert due(earlier, ["reference", "fast", "full"]) == [timing, "full"]  # its errors stand: timed only
+    assert "reference, seed 1: its first 3 epochs timed, beside full" in capsys.readouterr().out
+    assert due(earlier, ["full"]) == [timing, "full"]  # asked for or not
+    moved = [{**earlier[0], "probe": [[0.9] * 10]}]
+    assert due(moved, ["full"]) == ["reference", "full"]  # the recipe computes otherwise now: run whole
     assert due([record("reference", "today")], ["reference", "full"]) == ["full"]
     assert due([], ["fast"]) == ["reference", "fast"]
 
     results = [{"job": "reference", "seed": 1, "errors": 100, "train_seconds": 3000.0},  # a slow sitting
                {"job": "fast", "seed": 1, "errors": 60, "train_seconds": 300.0,
-                "reference_train_seconds": 1000.0}]
-    rows = [line for line in bench_module.targets(results) if "fast training time" in line]
-    assert rows == ["| fast training time at most 0.3 x the reference's | 300 (0.30 x) | 300 | yes |"]
+                "reference_train_seconds": 1000.0, "reference_timed_epochs": 3}]
+    rows = [line for line in bench_module.targets(results) if "fast training time" in line
+            or "first epochs" in line]
+    assert rows == ["| fast training time at most 0.3 x the reference's | 300 (0.30 x) | 300 | yes |",
+                    "| (the reference's time beside fast: its first epochs timed in that sitting, scaled "
+                    "to its 30) | | | |"]
+
+
+def test_a_reference_timed_in_part_counts_its_first_epoch_once_and_its_steady_ones_for_the_rest():
+    scaled_time = load_bench().jobs.scaled_time
+    stamps = [(0, 0), (12, 20), (17, 29), (22, 40)]  # epochs of 12, 5 and 5 s; 20, 9 and 11 CPU s
+    assert scaled_time(stamps, 30) == (12 + 29 * 5, 20 + 29 * 10)
+    assert scaled_time(stamps[:2], 30) == (12 * 30, 20 * 30)  # one epoch timed: it stands for each
+
+
+def test_the_reference_is_timed_from_its_first_epochs_without_being_scored(capsys):
+    jobs = load_bench().jobs
+    assert jobs.main(["reference", "3", "--timed-epochs", "1", "--smoke"]) == 0
+    timed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert timed["timed_epochs"] == timed["epochs"] == 1 and len(timed["epoch_seconds"]) == 1
+    assert timed["train_seconds"] > 0 and timed["train_cpu_seconds"] > 0 and "errors" not in timed
+    with pytest.raises(SystemExit):
+        jobs.main(["fast", "3", "--timed-epochs", "1", "--smoke"])  # only the reference is timed so
 
 
 def test_reference_recipe_augments_only_as_the_public_recipe_does():
