@@ -18,6 +18,13 @@ def test_configurations_are_spread_over_the_ranking():
     assert spread(list(range(10)), 4) == [0, 3, 6, 9] and spread([1, 2], 5) == [1, 2]
 
 
+def test_the_cheapest_configurations_train_first_after_the_defaults():
+    entries = [{"name": "defaults", "trial_epoch_seconds": 58}, {"name": "wide", "trial_epoch_seconds": 191},
+               {"name": "unknown"}, {"name": "narrow", "trial_epoch_seconds": 26}]
+    assert [e["name"] for e in load_fidelity().cheapest_first(entries)] == ["defaults", "narrow", "wide",
+                                                                           "unknown"]
+
+
 def test_the_correlation_says_whether_trials_rank_as_the_final_training_does():
     fidelity = load_fidelity()
 
