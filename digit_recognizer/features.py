@@ -113,11 +113,14 @@ def check_splittable(labels, validation_fraction: float, seed: int, path,
 
 def prepare_dataset(raw, validation_fraction: float, seed: int,
                     max_train_images: int | None = None, source: dict | None = None) -> Dataset:
-    """Scale and reshape every image, then split the labelled ones into train and validation."""
+    """Scale and reshape every image, then split the labelled ones into train and validation. `source`
+    (`dataset_source`) says what it was made from; by default the data files and the seed, so that what
+    is recorded of it (a search's folder, a confirmation) is never taken for other data's."""
     check_splittable(raw.y_train, validation_fraction, seed, raw.files.train, max_train_images)
     x_train, x_valid, y_train, y_valid = split_train_validation(
         to_images(raw.x_train), raw.y_train, validation_fraction, seed, max_train_images)
-    return Dataset(x_train, y_train, x_valid, y_valid, to_images(raw.x_test), raw.y_test, source or {})
+    source = source if source is not None else dataset_source({"seed": seed}, raw.files)
+    return Dataset(x_train, y_train, x_valid, y_valid, to_images(raw.x_test), raw.y_test, source)
 
 
 def dataset_source(parameters: dict, files: DataFiles) -> dict:

@@ -35,6 +35,20 @@ def test_split_is_seeded_and_stratified(sample):
     assert np.abs(np.bincount(first.y_valid) / 800 - shares).max() < 0.01
 
 
+def test_a_data_set_names_its_data_files_and_seed_so_a_search_on_other_data_is_not_resumed(sample):
+    from digit_recognizer.dataset.checksums import file_hashes
+    from digit_recognizer.features import dataset_identity
+    from digit_recognizer.modeling.tuning import project_name
+    from digit_recognizer.profiles import get_profile
+
+    first, other = prepare_dataset(sample, 0.1, seed=1), prepare_dataset(sample, 0.1, seed=2)
+    assert dataset_identity(first.source) == {"sha256": file_hashes(sample.files), "seed": 1, "profile": None}
+    full = get_profile("full")
+    assert project_name(full, first.source) != project_name(full, other.source)
+    edited = {**first.source, "sha256": {**first.source["sha256"], "train.csv.gz": "0" * 64}}  # another train
+    assert project_name(full, first.source) != project_name(full, edited)
+
+
 def test_training_cap_keeps_every_class(sample):
     capped = prepare_dataset(sample, 0.1, seed=1, max_train_images=500)
     assert len(capped.x_train) == 500 and set(capped.y_train) == set(range(10))
