@@ -209,9 +209,6 @@ def main(argv=None) -> int:
         tuning.search(tuner, dataset, profile)
         search_seconds = round(time.perf_counter() - start, 1)
         entries = configurations(tuner, args.configurations)
-    for entry in entries:  # chosen before this field was recorded: from this machine's search, if here
-        if entry.get("trial_epoch_seconds") is None:
-            entry["trial_epoch_seconds"] = epoch_seconds(tuner, entry["trial_id"])
     notes = {"probe": probe, "search_seconds": search_seconds, "configurations_asked": args.configurations,
              "configurations": [dict(e) for e in entries]}
     # Trained in order of cost, the defaults first; scored and reported in the search's order.
