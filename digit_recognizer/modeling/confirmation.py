@@ -62,8 +62,8 @@ def confirm(tuner, dataset: Dataset, profile: Profile, seed: int, entries: list[
     """Train each of `entries` (default: `candidates(tuner, profile.confirm_candidates)`, the defaults
     first) at the final schedule on the search's split, score it, and decide (`decide`). Returns the
     confirmation record. Each training is recorded as it ends in `record_path` (default: CONFIRMATION_FILE
-    in the search's folder, with `record_notes` beside them); trainings already recorded there for the same
-    data, profile and seed are not run again."""
+    in the search's folder), with `record_notes` beside the trainings; those already recorded there for the
+    same data, profile and seed are not run again."""
     entries = entries if entries is not None else candidates(tuner, profile.confirm_candidates)
     x, y, x_valid, y_valid = tuning.search_split(dataset, profile, seed)
     split = Dataset(x, y, x_valid, y_valid, x_valid[:0], None, dataset.source)
